@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "nexus",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "nexus", targets: ["nexus"]),
+        .library(name: "NexusBuild", targets: ["NexusBuild"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // The system SQLite (Debian's libsqlite3-dev); a thin shim, as GRDB does.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // Errors with locations, timestamps, nexus ids, compact string storage.
+        .target(name: "NexusCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // nexus.yml, seeds and models on disk, the template language, the model graph.
+        .target(name: "NexusProject", dependencies: ["NexusCore", "Yams"]),
+        // Every SQL spelling difference between warehouses.
+        .target(name: "NexusSQL", dependencies: ["NexusCore"]),
+        // Executing SQL, loading seeds, reading catalogs, swapping builds.
+        .target(name: "NexusWarehouse", dependencies: ["NexusCore", "NexusSQL", "CSQLite"]),
+        // The nexus steps: identity resolution, traits, entities, participants, relationships.
+        .target(name: "NexusEngine", dependencies: ["NexusCore", "NexusSQL", "NexusWarehouse"]),
+        // One run of a project: seeds, models and the engine, staged and swapped in atomically.
+        .target(name: "NexusBuild", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusEngine", .product(name: "Crypto", package: "swift-crypto")]),
+        // The bundled demo project and the synthetic clinic generator.
+        .target(name: "NexusScaffold", dependencies: ["NexusCore"]),
+        .executableTarget(name: "nexus", dependencies: [
+            "NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
+        .testTarget(name: "NexusProjectTests", dependencies: ["NexusProject", "NexusCore"]),
+        .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore"]),
+        .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

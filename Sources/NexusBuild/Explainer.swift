@@ -1,0 +1,82 @@
+import NexusCore
+import NexusWarehouse
+
+/// Answers "why are these two one person?": the entity an identifier belongs to, all its
+/// identifiers, and for each the chain of shared edge_ids (with their events) that links it
+/// to the identifier asked about.
+public struct Explainer {
+    public struct Hop: Sendable {
+        public var from: String
+        public var edgeID: String
+        public var eventID: String
+        public var eventName: String?
+        public var occurredAt: String?
+    }
+
+    public struct Link: Sendable {
+        public var identifier: String
+        public var path: [Hop]
+    }
+
+    public struct Explanation: Sendable {
+        public var entityID: String
+        public var entityType: String
+        public var links: [Link]
+    }
+
+    let warehouse: any Warehouse
+
+    public init(warehouse: any Warehouse) { self.warehouse = warehouse }
+
+    public func explain(type: String, value: String, entityType: String) throws -> Explanation {
+        let d = warehouse.dialect
+        let mapping = "nexus_resolved_\(entityType)_identifiers"
+        guard try warehouse.relationKind(mapping) != nil else {
+            throw NexusError("explain", "there is no \(mapping): run `nexus run` first, or check --entity-type", at: SourceLocation(relation: mapping))
+        }
+        let idColumn = d.quote("\(entityType)_id")
+        let found = try warehouse.query("SELECT \(idColumn) FROM \(d.quote(mapping)) WHERE identifier_type = \(d.literal(type)) AND identifier_value = \(d.literal(value))")
+        guard let entity = found.rows.first?[0].string else {
+            throw NexusError("explain", "no \(entityType) has identifier \(type) = '\(value)' (identifiers match exactly: check case and blanks)", at: SourceLocation(relation: mapping))
+        }
+        let occ = try warehouse.query("""
+            SELECT i.identifier_type, i.identifier_value, i.edge_id, i.event_id, e.event_name, e.occurred_at
+            FROM nexus_entity_identifiers i
+            JOIN \(d.quote(mapping)) m ON m.identifier_type = i.identifier_type AND m.identifier_value = i.identifier_value
+            LEFT JOIN nexus_events e ON e.event_id = i.event_id
+            WHERE i.entity_type = \(d.literal(entityType)) AND m.\(idColumn) = \(d.literal(entity))
+            ORDER BY i.edge_id, i.identifier_type, i.identifier_value, i.event_id
+            """)
+        func key(_ t: String, _ v: String) -> String { "\(t) \(v)" }
+        var byEdge: [String: [(String, String, String?, String?)]] = [:] // edge -> (identifier, event, name, time)
+        var edgesOf: [String: [String]] = [:]
+        var all: Set<String> = []
+        for r in occ.rows {
+            let ident = key(r[0].string ?? "", r[1].string ?? "")
+            all.insert(ident)
+            guard let edge = r[2].string else { continue }
+            byEdge[edge, default: []].append((ident, r[3].string ?? "", r[4].string, r[5].string))
+            if edgesOf[ident]?.last != edge { edgesOf[ident, default: []].append(edge) }
+        }
+        let start = key(type, value)
+        var path: [String: [Hop]] = [start: []]
+        var queue = [start]
+        var head = 0
+        while head < queue.count {
+            let cur = queue[head]; head += 1
+            for edge in (edgesOf[cur] ?? []).sorted() {
+                let members = byEdge[edge] ?? []
+                guard let via = members.first(where: { $0.0 == cur }) else { continue }
+                for m in members.sorted(by: { $0.0 < $1.0 }) where path[m.0] == nil {
+                    path[m.0] = path[cur]! + [Hop(from: cur, edgeID: edge, eventID: via.1, eventName: via.2, occurredAt: via.3)]
+                    queue.append(m.0)
+                }
+            }
+        }
+        let links = all.sorted { a, b in
+            let pa = path[a]?.count ?? Int.max, pb = path[b]?.count ?? Int.max
+            return pa != pb ? pa < pb : a < b
+        }.map { Link(identifier: $0, path: path[$0] ?? []) }
+        return Explanation(entityID: entity, entityType: entityType, links: links)
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import NexusCore
+import NexusEngine
+import NexusProject
+import NexusSQL
+import NexusWarehouse
+
+/// One finished step of a run.
+public struct StepResult: Sendable {
+    public var kind: String
+    public var name: String
+    public var rows: Int?
+    public var seconds: Double
+    public var note: String?
+}
+
+/// Where a run reports progress; the CLI prints it on stderr.
+public protocol RunReporter: AnyObject {
+    func step(_ result: StepResult)
+    func warning(_ message: String)
+}
+
+/// Builds a project: seeds, models and the nexus tables, staged and then swapped in at once.
+///
+/// Every relation is built under a staging name (`__nexus_stage__<name>`). Only when every
+/// step has succeeded does one transaction replace the previous build's relations, so a run
+/// that fails at any point leaves the last good build intact and readable.
+public final class Runner {
+    public static let stagePrefix = "__nexus_stage__"
+    public static let seedStateTable = "_nexus_seed_state"
+
+    public let project: Project
+    public let warehouse: SQLiteWarehouse
+    let reporter: any RunReporter
+    let processedAt: Int64
+    let engine: any NexusEngine
+
+    /// Relations being rebuilt in this run (final names).
+    var staged: Set<String> = []
+    var stagedViews: [(name: String, model: Model)] = []
+    var seedStates: [(Seed, FileState)] = []
+    public private(set) var results: [StepResult] = []
+
+    public init(project: Project, warehouse: SQLiteWarehouse, reporter: any RunReporter,
+                processedAt: Int64? = nil, engine: any NexusEngine = NativeEngine()) {
+        self.project = project
+        self.warehouse = warehouse
+        self.reporter = reporter
+        self.processedAt = processedAt ?? Runner.defaultProcessedAt()
+        self.engine = engine
+    }
+
+    /// The build time: `SOURCE_DATE_EPOCH` when set (for reproducible builds), else now.
+    public static func defaultProcessedAt() -> Int64 {
+        if let s = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let secs = Int64(s) { return secs * 1_000_000 }
+        return Int64(Date().timeIntervalSince1970 * 1_000_000)
+    }
+
+    /// Opens the project's warehouse file.
+    public static func openWarehouse(_ project: Project) throws -> SQLiteWarehouse {
+        let path = project.config.warehouse.path.hasPrefix("/") ? project.config.warehouse.path
+            : (project.root as NSString).appendingPathComponent(project.config.warehouse.path)
+        return try SQLiteWarehouse(path: path)
+    }
+
+    func stage(_ name: String) -> String { Runner.stagePrefix + name }
+
+    /// The name to read a relation by in this run.
+    func physical(_ name: String) -> String { staged.contains(name) ? stage(name) : name }
+
+    func record(_ r: StepResult) {
+        results.append(r)
+        reporter.step(r)
+    }
+
+    func now() -> Double { Date().timeIntervalSince1970 }
+
+    /// Runs the whole build. On error every staged relation is dropped and the error rethrown.
+    public func run() throws {
+        try dropStaged()
+        try warehouse.execute("CREATE TABLE IF NOT EXISTS \(Runner.seedStateTable) (name TEXT PRIMARY KEY, path TEXT, size INTEGER, mtime REAL, hash TEXT, types TEXT)")
+        let plan = try BuildPlan.make(project)
+        do {
+            for node in plan.order {
+                switch node {
+                case .seed(let name): try buildSeed(project.seeds.first { $0.name == name }!)
+                case .model(let name): try buildModel(project.models.first { $0.name == name }!)
+                case .nexus: try buildNexus()
+                }
+            }
+            let t0 = now()
+            try swap()
+            record(StepResult(kind: "swap", name: "publish build", rows: staged.count, seconds: now() - t0, note: "relations replaced in one transaction"))
+        } catch {
+            try? dropStaged()
+            throw error
+        }
+    }
+
+    /// Drops every relation left under a staging name (by this run, or a killed one).
+    func dropStaged() throws {
+        for (name, kind) in try warehouse.relations() where name.hasPrefix(Runner.stagePrefix) {
+            try warehouse.execute("DROP \(kind == .view ? "VIEW" : "TABLE") IF EXISTS \(warehouse.dialect.quote(name))")
+        }
+    }
+
+    // MARK: seeds
+
+    struct FileState: Equatable {
+        var size: Int64
+        var mtime: Double
+        var hash: String
+        var types: String
+    }
+
+    func buildSeed(_ seed: Seed) throws {
+        let t0 = now()
+        let attrs = try FileManager.default.attributesOfItem(atPath: seed.absolutePath)
+        let size = (attrs[.size] as? NSNumber)?.int64Value ?? 0
+        let mtime = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let types = seed.config.columnTypes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: ",")
+        let d = warehouse.dialect
+        let previous = try warehouse.query("SELECT size, mtime, hash, types FROM \(Runner.seedStateTable) WHERE name = \(d.literal(seed.name))").rows.first
+        let exists = try warehouse.relationKind(seed.name) == .table
+        var state = FileState(size: size, mtime: mtime, hash: "", types: types)
+        if let p = previous, exists, p[3].string ?? "" == types {
+            let old = FileState(size: { if case .integer(let v) = p[0] { return v } else { return -1 } }(),
+                                mtime: { if case .real(let v) = p[1] { return v } else if case .integer(let v) = p[1] { return Double(v) } else { return -1 } }(),
+                                hash: p[2].string ?? "", types: types)
+            if old.size == size && old.mtime == mtime {
+                record(StepResult(kind: "seed", name: seed.name, rows: nil, seconds: now() - t0, note: "unchanged"))
+                return
+            }
+            state.hash = try FileHash.hash(path: seed.absolutePath)
+            if old.size == size && old.hash == state.hash {
+                seedStates.append((seed, state))  // touched, same content: record the new mtime
+                record(StepResult(kind: "seed", name: seed.name, rows: nil, seconds: now() - t0, note: "unchanged content"))
+                return
+            }
+        }
+        if state.hash.isEmpty { state.hash = try FileHash.hash(path: seed.absolutePath) }
+        let r = try SeedLoader.load(file: seed.absolutePath, displayPath: seed.file, table: stage(seed.name),
+                                    warehouse: warehouse, overrides: seed.config.columnTypes)
+        staged.insert(seed.name)
+        seedStates.append((seed, state))
+        record(StepResult(kind: "seed", name: seed.name, rows: r.rows, seconds: now() - t0, note: nil))
+    }
+
+    // MARK: models
+
+    /// Renders a model's SQL, with `ref()` resolved by `resolve`.
+    public static func render(_ model: Model, project: Project, dialect: any SQLDialect, resolve: @escaping (String) -> String) throws -> String {
+        let renderer = TemplateRenderer(functions: TemplateFunctions.functions(project: project, dialect: dialect, resolve: resolve))
+        return try renderer.render(model.template)
+    }
+
+    func buildModel(_ model: Model) throws {
+        let t0 = now()
+        for w in model.warnings { reporter.warning(w) }
+        let sql = try Runner.render(model, project: project, dialect: warehouse.dialect) { [unowned self] in
+            self.warehouse.dialect.quote(self.physical($0))
+        }
+        let body = Runner.stripTrailingSemicolons(sql)
+        var rows: Int? = nil
+        do {
+            switch model.materialized {
+            case .view:
+                try warehouse.execute("CREATE VIEW \(warehouse.dialect.quote(stage(model.name))) AS \(body)")
+                stagedViews.append((model.name, model))
+            case .table:
+                rows = try warehouse.createTable(stage(model.name), as: body)
+            }
+        } catch let e as NexusError {
+            throw NexusError("sql", "model failed: \(e.message)", at: SourceLocation(file: model.file, model: model.name))
+        }
+        staged.insert(model.name)
+        record(StepResult(kind: model.materialized == .view ? "view" : "model", name: model.name, rows: rows, seconds: now() - t0, note: nil))
+    }
+
+    static func stripTrailingSemicolons(_ sql: String) -> String {
+        var s = Substring(sql)
+        while let last = s.last, last == ";" || last == " " || last == "\n" || last == "\t" || last == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+
+    // MARK: nexus tables
+
+    func buildNexus() throws {
+        let core = CoreTables(warehouse: warehouse)
+        let cfg = project.config
+        func inputs(_ kind: SourceContract.Kind) -> [SourceInput] {
+            cfg.sources.filter { s in
+                guard s.enabled else { return false }
+                switch kind {
+                case .events: return s.events
+                case .identifiers, .traits: return s.entities != nil
+                case .relationships: return s.relationships
+                }
+            }.map { s in
+                let rel = "\(s.name)_\(kind.suffix)"
+                let file = project.models.first { $0.name == rel }?.file ?? project.seeds.first { $0.name == rel }?.file
+                return SourceInput(source: s.name, relation: rel, physicalName: physical(rel), file: file,
+                                   entityTypes: (s.entities?.isEmpty ?? true) ? nil : s.entities)
+            }
+        }
+        for kind in SourceContract.Kind.allCases {
+            let t0 = now()
+            let rows = try warehouse.transaction {
+                try core.build(kind: kind, inputs: inputs(kind), table: stage(kind.coreTable), processedAt: kind == .events ? processedAt : nil)
+            }
+            staged.insert(kind.coreTable)
+            record(StepResult(kind: "nexus", name: kind.coreTable, rows: rows, seconds: now() - t0, note: nil))
+        }
+        for name in project.nexusRelations { staged.insert(name) }
+        let context = EngineContext(
+            entityTypes: cfg.entityTypes, processedAt: processedAt,
+            physicalName: { [unowned self] in self.stage($0) },
+            progress: { [unowned self] step, rows, secs in self.record(StepResult(kind: "engine", name: step, rows: rows, seconds: secs, note: nil)) },
+            warn: { [unowned self] in self.reporter.warning($0) })
+        try engine.run(context, warehouse: warehouse)
+    }
+
+    // MARK: swap
+
+    func swap() throws {
+        let d = warehouse.dialect
+        try warehouse.execute("PRAGMA legacy_alter_table=ON")
+        defer { try? warehouse.execute("PRAGMA legacy_alter_table=OFF") }
+        let viewNames = Set(stagedViews.map(\.name))
+        try warehouse.transaction {
+            // Views first: they may refer to the tables being replaced.
+            for v in stagedViews { try warehouse.execute("DROP VIEW IF EXISTS \(d.quote(stage(v.name)))") }
+            for name in staged.sorted() {
+                switch try warehouse.relationKind(name) {
+                case .view?: try warehouse.execute("DROP VIEW \(d.quote(name))")
+                case .table?: try warehouse.execute("DROP TABLE \(d.quote(name))")
+                case nil: break
+                }
+            }
+            for name in staged.sorted() where !viewNames.contains(name) {
+                try warehouse.execute("ALTER TABLE \(d.quote(stage(name))) RENAME TO \(d.quote(name))")
+            }
+            for v in stagedViews {
+                let sql = try Runner.render(v.model, project: project, dialect: d) { d.quote($0) }
+                try warehouse.execute("CREATE VIEW \(d.quote(v.name)) AS \(Runner.stripTrailingSemicolons(sql))")
+            }
+            for (seed, state) in seedStates {
+                try warehouse.execute("""
+                    INSERT OR REPLACE INTO \(Runner.seedStateTable) (name, path, size, mtime, hash, types)
+                    VALUES (\(d.literal(seed.name)), \(d.literal(seed.file)), \(state.size), \(state.mtime), \(d.literal(state.hash)), \(d.literal(state.types)))
+                    """)
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import NexusCore
+import NexusEngine
+import NexusProject
+import NexusSQL
+
+/// The functions models can call: `ref`, `var`, `config` and nexus's macros.
+public enum TemplateFunctions {
+    public static func functions(project: Project, dialect: any SQLDialect, resolve: @escaping (String) -> String) -> [String: TemplateFunction] {
+        var f: [String: TemplateFunction] = [:]
+        f["ref"] = { call in
+            guard let name = call.args.first?.string else { throw call.error("takes a model name") }
+            return .string(resolve(name))
+        }
+        f["var"] = { call in
+            guard let name = call.args.first?.string else { throw call.error("takes a variable name") }
+            if let v = project.config.vars[name] { return v }
+            if call.args.count > 1 { return call.args[1] }
+            throw call.error("'\(name)' is not set in nexus.yml vars and has no default")
+        }
+        f["config"] = { _ in .string("") }
+        f["nexus.create_nexus_id"] = { call in
+            let a = try call.bind([("kind", nil), ("columns", nil)])
+            guard let kind = a["kind"]?.string else { throw call.error("kind must be a string such as 'event'") }
+            let columns: [String]
+            switch a["columns"]! {
+            case .list(let l):
+                columns = try l.map { v in
+                    guard let s = v.string else { throw call.error("columns must be a list of SQL expressions as strings") }
+                    return s
+                }
+            case .string(let s): columns = [s]
+            default: throw call.error("columns must be a list of SQL expressions as strings")
+            }
+            guard !columns.isEmpty else { throw call.error("columns must not be empty") }
+            return .string(dialect.nexusID(prefix: NexusID.prefix(for: kind), expressions: columns))
+        }
+        return f
+    }
+}

@@ -1,0 +1,152 @@
+/// Interns byte strings into one contiguous buffer and gives each distinct string a dense id.
+///
+/// The engine holds tens of millions of identifiers, edge ids and event ids; as Swift
+/// `String`s each would be a heap object. Here each costs its bytes plus about 16 bytes.
+public struct StringPool: Sendable {
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    private var hashes: [UInt32] = []
+    private var table: [Int32]
+    private var mask: Int
+
+    public init(capacity: Int = 1024) {
+        var cap = 16
+        while cap < capacity * 2 { cap <<= 1 }
+        table = [Int32](repeating: -1, count: cap)
+        mask = cap - 1
+        ends.reserveCapacity(capacity)
+        hashes.reserveCapacity(capacity)
+    }
+
+    /// Number of distinct strings.
+    public var count: Int { ends.count }
+
+    /// Bytes held, for memory reports.
+    public var byteCount: Int { bytes.count }
+
+    @inline(__always)
+    static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(p.count)
+        var i = 0
+        let n = p.count
+        while i + 8 <= n {
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = (h ^ w) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n { tail |= UInt64(p[i]) << shift; shift += 8; i += 1 }
+        h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 29
+        return h
+    }
+
+    @inline(__always)
+    private func start(_ id: Int) -> Int { id == 0 ? 0 : ends[id - 1] }
+
+    @inline(__always)
+    private func equals(_ id: Int, _ p: UnsafeRawBufferPointer) -> Bool {
+        let s = start(id), e = ends[id]
+        guard e - s == p.count else { return false }
+        if p.count == 0 { return true }
+        return bytes.withUnsafeBytes { all in memcmp(all.baseAddress! + s, p.baseAddress!, p.count) == 0 }
+    }
+
+    /// The id of these bytes, adding them when new.
+    @inline(__always)
+    public mutating func intern(_ p: UnsafeRawBufferPointer) -> Int32 {
+        let h = StringPool.hash(p)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        let h32 = UInt32(truncatingIfNeeded: h >> 32)
+        while true {
+            let id = table[slot]
+            if id < 0 { break }
+            if hashes[Int(id)] == h32, equals(Int(id), p) { return id }
+            slot = (slot + 1) & mask
+        }
+        let id = Int32(ends.count)
+        bytes.append(contentsOf: p)
+        ends.append(bytes.count)
+        hashes.append(h32)
+        table[slot] = id
+        if ends.count * 2 > table.count { grow() }
+        return id
+    }
+
+    /// The id of a Swift string, adding it when new.
+    public mutating func intern(_ s: String) -> Int32 {
+        var s = s
+        return s.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The id of these bytes, or nil when they were never interned.
+    @inline(__always)
+    public func find(_ p: UnsafeRawBufferPointer) -> Int32? {
+        let h = StringPool.hash(p)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        let h32 = UInt32(truncatingIfNeeded: h >> 32)
+        while true {
+            let id = table[slot]
+            if id < 0 { return nil }
+            if hashes[Int(id)] == h32, equals(Int(id), p) { return id }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    public func find(_ s: String) -> Int32? {
+        var s = s
+        return s.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+    }
+
+    private mutating func grow() {
+        let cap = table.count * 2
+        var t = [Int32](repeating: -1, count: cap)
+        let m = cap - 1
+        // Rehash from the stored bytes: hashes hold only the high half.
+        for id in 0..<ends.count {
+            let s = start(id), e = ends[id]
+            let h = bytes.withUnsafeBytes { StringPool.hash(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+            var slot = Int(truncatingIfNeeded: h) & m
+            while t[slot] >= 0 { slot = (slot + 1) & m }
+            t[slot] = Int32(id)
+        }
+        table = t
+        mask = m
+    }
+
+    /// Calls `body` with the bytes of string `id`.
+    @inline(__always)
+    public func withBytes<R>(_ id: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let s = start(Int(id)), e = ends[Int(id)]
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+    }
+
+    /// String `id` as a Swift string.
+    public func string(_ id: Int32) -> String {
+        withBytes(id) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Byte-order comparison of two interned strings: negative, zero or positive.
+    @inline(__always)
+    public func compare(_ a: Int32, _ b: Int32) -> Int {
+        if a == b { return 0 }
+        let sa = start(Int(a)), ea = ends[Int(a)], sb = start(Int(b)), eb = ends[Int(b)]
+        let la = ea - sa, lb = eb - sb
+        let c = bytes.withUnsafeBytes { all -> Int32 in
+            let n = min(la, lb)
+            return n == 0 ? 0 : memcmp(all.baseAddress! + sa, all.baseAddress! + sb, n)
+        }
+        if c != 0 { return Int(c) }
+        return la - lb
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

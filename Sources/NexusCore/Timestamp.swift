@@ -1,0 +1,179 @@
+/// Timestamps as microseconds since the Unix epoch, UTC.
+///
+/// nexus parses the ISO-8601 forms data engineers meet (`2025-01-15 10:30:00`,
+/// `2025-01-15T10:30:00.123Z`, `…+02:00`, a bare date) without Foundation, because the
+/// engine parses tens of millions of them, and renders one canonical form so that text
+/// comparison in SQLite orders timestamps correctly.
+public enum Timestamp {
+    /// Parses an ISO-8601 date or date-time; a value without offset is UTC.
+    public static func parse(_ s: String) -> Int64? {
+        var s = s
+        return s.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Parses the bytes of an ISO-8601 date or date-time. Returns nil when they are not one.
+    public static func parse(_ b: UnsafeRawBufferPointer) -> Int64? {
+        let n = b.count
+        var i = 0
+        @inline(__always) func digit(_ k: Int) -> Int? {
+            guard k < n else { return nil }
+            let c = b[k]
+            return (c >= 48 && c <= 57) ? Int(c - 48) : nil
+        }
+        @inline(__always) func num(_ k: Int, _ len: Int) -> Int? {
+            var v = 0
+            for j in 0..<len { guard let d = digit(k + j) else { return nil }; v = v * 10 + d }
+            return v
+        }
+        while i < n, b[i] == 32 { i += 1 }
+        guard let year = num(i, 4), i + 10 <= n, b[i + 4] == 45, let month = num(i + 5, 2), b[i + 7] == 45,
+              let day = num(i + 8, 2) else { return nil }
+        guard month >= 1, month <= 12, day >= 1, day <= daysIn(month: month, year: year) else { return nil }
+        i += 10
+        var hour = 0, minute = 0, second = 0, micros = 0
+        var offsetSeconds = 0
+        if i < n, b[i] == 84 || b[i] == 116 || b[i] == 32 { // 'T', 't' or ' '
+            // A trailing blank after a date is allowed; a blank followed by a time is a time.
+            if b[i] == 32, digit(i + 1) == nil {
+                // fallthrough to trailing check below
+            } else {
+                i += 1
+                guard let h = num(i, 2), i + 5 <= n, b[i + 2] == 58, let m = num(i + 3, 2) else { return nil }
+                hour = h; minute = m; i += 5
+                if i < n, b[i] == 58 {
+                    guard let sec = num(i + 1, 2) else { return nil }
+                    second = sec; i += 3
+                    if i < n, b[i] == 46 || b[i] == 44 { // fraction
+                        i += 1
+                        var digits = 0
+                        var frac = 0
+                        while let d = digit(i) {
+                            if digits < 6 { frac = frac * 10 + d; digits += 1 }
+                            i += 1
+                        }
+                        guard digits > 0 else { return nil }
+                        while digits < 6 { frac *= 10; digits += 1 }
+                        micros = frac
+                    }
+                }
+                guard hour <= 23 || (hour == 24 && minute == 0 && second == 0), minute <= 59, second <= 60 else { return nil }
+                if i < n, b[i] == 32 { i += 1 }
+                if i < n {
+                    let c = b[i]
+                    if c == 90 || c == 122 { i += 1 } // Z
+                    else if c == 43 || c == 45 { // +hh:mm, +hhmm, +hh
+                        let sign = c == 43 ? 1 : -1
+                        i += 1
+                        guard let oh = num(i, 2) else { return nil }
+                        i += 2
+                        var om = 0
+                        if i < n, b[i] == 58 { guard let v = num(i + 1, 2) else { return nil }; om = v; i += 3 }
+                        else if let v = num(i, 2) { om = v; i += 2 }
+                        offsetSeconds = sign * (oh * 3600 + om * 60)
+                    } else if c == 85, i + 3 <= n, b[i + 1] == 84, b[i + 2] == 67 { i += 3 } // "UTC"
+                }
+            }
+        }
+        while i < n, b[i] == 32 { i += 1 }
+        guard i == n else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let secs = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        return secs * 1_000_000 + Int64(micros)
+    }
+
+    /// True when the text is a bare date (`YYYY-MM-DD`).
+    public static func isDate(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        return u.count == 10 && u[4] == 45 && u[7] == 45 && parse(s) != nil
+    }
+
+    /// The canonical text form: `YYYY-MM-DD HH:MM:SS`, with `.ffffff` only when there are microseconds.
+    public static func format(_ micros: Int64) -> String {
+        var out = [UInt8](repeating: 0, count: 26)
+        let n = write(micros, into: &out)
+        return String(decoding: out[0..<n], as: UTF8.self)
+    }
+
+    /// ISO-8601 UTC with milliseconds and `Z`, as Customer.io's APIs take it.
+    public static func formatISO(_ micros: Int64) -> String {
+        let (date, rest) = split(micros)
+        let ms = rest.micros / 1000
+        return "\(date)T\(pad(rest.h, 2)):\(pad(rest.m, 2)):\(pad(rest.s, 2)).\(pad(ms, 3))Z"
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.fff`, the form Snowflake gives timestamps inside an OBJECT.
+    public static func formatMillis(_ micros: Int64) -> String {
+        let (date, rest) = split(micros)
+        return "\(date) \(pad(rest.h, 2)):\(pad(rest.m, 2)):\(pad(rest.s, 2)).\(pad(rest.micros / 1000, 3))"
+    }
+
+    /// Writes the canonical form into `out` (26 bytes suffice) and returns its length.
+    @inline(__always)
+    public static func write(_ micros: Int64, into out: inout [UInt8]) -> Int {
+        var secs = micros / 1_000_000
+        var frac = micros % 1_000_000
+        if frac < 0 { frac += 1_000_000; secs -= 1 }
+        var days = secs / 86_400
+        var sod = secs % 86_400
+        if sod < 0 { sod += 86_400; days -= 1 }
+        let (y, m, d) = civilFromDays(Int(days))
+        func put(_ v: Int, _ at: Int, _ len: Int) {
+            var v = v
+            for k in stride(from: at + len - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
+        }
+        put(y, 0, 4); out[4] = 45; put(m, 5, 2); out[7] = 45; put(d, 8, 2); out[10] = 32
+        put(Int(sod / 3600), 11, 2); out[13] = 58; put(Int(sod % 3600 / 60), 14, 2); out[16] = 58
+        put(Int(sod % 60), 17, 2)
+        if frac == 0 { return 19 }
+        out[19] = 46; put(Int(frac), 20, 6)
+        return 26
+    }
+
+    private static func split(_ micros: Int64) -> (String, (h: Int, m: Int, s: Int, micros: Int)) {
+        var secs = micros / 1_000_000
+        var frac = micros % 1_000_000
+        if frac < 0 { frac += 1_000_000; secs -= 1 }
+        var days = secs / 86_400
+        var sod = secs % 86_400
+        if sod < 0 { sod += 86_400; days -= 1 }
+        let (y, m, d) = civilFromDays(Int(days))
+        return ("\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))", (Int(sod / 3600), Int(sod % 3600 / 60), Int(sod % 60), Int(frac)))
+    }
+
+    private static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    // Howard Hinnant's civil calendar algorithms.
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}

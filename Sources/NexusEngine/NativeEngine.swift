@@ -1,0 +1,788 @@
+import NexusCore
+import NexusSQL
+import NexusWarehouse
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The embedded engine: every nexus step in Swift over compact in-memory columns.
+///
+/// Identity resolution is exact connected components (union–find): every identifier
+/// occurrence is united with the first occurrence of its `(entity_type, edge_id)` group, so
+/// the cost is linear in occurrences and no pair table is ever built.
+public final class NativeEngine: NexusEngine {
+    public init() {}
+
+    static let missing = Int64.min
+
+    // Nodes: one per (entity_type, identifier_type, identifier_value).
+    var nodes = StringPool(capacity: 1 << 16)
+    var nodeEType: [UInt8] = []
+    var parent: [Int32] = []
+    var size: [Int32] = []
+    var nodeMinOccurred: [Int64] = []
+    var nodeBestEdge: [Int32] = []
+    var nodeBestEvent: [Int32] = []
+
+    var edges = StringPool(capacity: 1 << 16)
+    var edgeFirstNode: [Int32] = []
+
+    var events = StringPool(capacity: 1 << 16)
+    var eventOccurred: [Int64] = []
+
+    var roles = StringPool(capacity: 64)
+    var occNode: [Int32] = []
+    var occEvent: [Int32] = []
+    var occRole: [Int32] = []
+    var occHasEdge: [Bool] = []
+
+    var watermark: [Int64] = []
+
+    // Entities.
+    var entityOfNode: [Int32] = []
+    var entityRep: [Int32] = []
+    var entityEType: [UInt8] = []
+    var entityIDs = StringPool(capacity: 1 << 16)
+    var entityRank: [Int32] = []
+    var entityOrder: [Int32] = []
+
+    var etypes: [String] = []
+    var etypePool = StringPool(capacity: 16)
+
+    final class Scratch { var bytes = [UInt8](); var ts = [UInt8](repeating: 0, count: 32) }
+    let scratch = Scratch()
+
+    public func run(_ context: EngineContext, warehouse: any Warehouse) throws {
+        etypes = context.entityTypes
+        for t in etypes { _ = etypePool.intern(t) }
+        var prefixes: [String: String] = [:]
+        for t in etypes {
+            let p = NexusID.prefix(for: t)
+            if let other = prefixes[p] {
+                throw NexusError("config", "entity types '\(other)' and '\(t)' would share the id prefix '\(p)_'; rename one", at: SourceLocation(file: "nexus.yml"))
+            }
+            prefixes[p] = t
+        }
+        watermark = [Int64](repeating: NativeEngine.missing, count: etypes.count)
+        let name = context.physicalName
+
+        var t0 = clock()
+        try readEvents(warehouse, name("nexus_events"))
+        try readIdentifiers(warehouse, name("nexus_entity_identifiers"), context)
+        edges = StringPool()
+        edgeFirstNode = []
+        resolveComponents()
+        context.progress("identity resolution", entityRep.count, clock() - t0)
+
+        t0 = clock()
+        var rows = 0
+        for (t, type) in etypes.enumerated() {
+            rows += try writeMapping(warehouse, name("nexus_resolved_\(type)_identifiers"), etype: t, context)
+        }
+        context.progress("resolved identifiers", rows, clock() - t0)
+
+        t0 = clock()
+        let traits = try readTraits(warehouse, name("nexus_entity_traits"), context)
+        rows = try writeResolvedTraits(warehouse, name("nexus_resolved_entity_traits"), traits, context)
+        context.progress("resolved traits", rows, clock() - t0)
+
+        t0 = clock()
+        let interactions = try writeParticipants(warehouse, name("nexus_entity_participants"), context)
+        context.progress("participants", interactions.rows, clock() - t0)
+
+        t0 = clock()
+        rows = try writeEntities(warehouse, name("nexus_entities"), traits, interactions, context)
+        context.progress("entities", rows, clock() - t0)
+
+        t0 = clock()
+        rows = try writeRelationships(warehouse, name("nexus_relationship_declarations"), name("nexus_relationships"), context)
+        context.progress("relationships", rows, clock() - t0)
+    }
+
+    func clock() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    // MARK: reading
+
+    @inline(__always)
+    func timestamp(_ row: any RowCursor, _ i: Int) -> Int64 {
+        if row.isNull(i) { return NativeEngine.missing }
+        return row.withBytes(i) { Timestamp.parse($0) } ?? NativeEngine.missing
+    }
+
+    func readEvents(_ w: any Warehouse, _ table: String) throws {
+        var duplicates: [String] = []
+        try w.stream("SELECT event_id, occurred_at, source FROM \(w.dialect.quote(table))") { row in
+            if row.isNull(0) {
+                throw NexusError("contract", "an event has a NULL event_id (source \(row.string(2) ?? "NULL"))", at: SourceLocation(relation: "nexus_events", columnName: "event_id"))
+            }
+            let before = events.count
+            let id = row.withBytes(0) { events.intern($0) }
+            if Int(id) < before {
+                if duplicates.count < 5 { duplicates.append("\(row.string(0) ?? "") (source \(row.string(2) ?? "NULL"))") }
+                return
+            }
+            let t = timestamp(row, 1)
+            if t == NativeEngine.missing {
+                throw NexusError("contract", "occurred_at is NULL (source \(row.string(2) ?? "NULL"))", at: SourceLocation(relation: "nexus_events", row: "event_id=\(row.string(0) ?? "")", columnName: "occurred_at"))
+            }
+            eventOccurred.append(t)
+        }
+        if !duplicates.isEmpty {
+            throw NexusError("contract", "event_id must be unique across all sources; repeated: \(duplicates.joined(separator: ", "))", at: SourceLocation(relation: "nexus_events", columnName: "event_id"))
+        }
+    }
+
+    @inline(__always)
+    func find(_ x0: Int32) -> Int32 {
+        var x = x0
+        while true {
+            let p = parent[Int(x)]
+            if p == x { return x }
+            let gp = parent[Int(p)]
+            parent[Int(x)] = gp
+            x = gp
+        }
+    }
+
+    @inline(__always)
+    func union(_ a: Int32, _ b: Int32) {
+        var ra = find(a), rb = find(b)
+        if ra == rb { return }
+        if size[Int(ra)] < size[Int(rb)] { swap(&ra, &rb) }
+        parent[Int(rb)] = ra
+        size[Int(ra)] += size[Int(rb)]
+    }
+
+    /// Builds `[etype][identifier_type]\0[identifier_value]` in scratch.
+    @inline(__always)
+    func nodeKey(_ etype: Int, _ row: any RowCursor, type ti: Int, value vi: Int) {
+        scratch.bytes.removeAll(keepingCapacity: true)
+        scratch.bytes.append(UInt8(etype))
+        row.withBytes(ti) { scratch.bytes.append(contentsOf: $0) }
+        scratch.bytes.append(0)
+        row.withBytes(vi) { scratch.bytes.append(contentsOf: $0) }
+    }
+
+    func etypeIndex(_ row: any RowCursor, _ i: Int) -> Int? {
+        if row.isNull(i) { return nil }
+        return row.withBytes(i) { etypePool.find($0) }.map(Int.init)
+    }
+
+    func readIdentifiers(_ w: any Warehouse, _ table: String, _ context: EngineContext) throws {
+        var unknownTypes: [String: Int] = [:]
+        var nullValues = 0
+        try w.stream("SELECT entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, _ingested_at FROM \(w.dialect.quote(table))") { row in
+            guard let et = etypeIndex(row, 0) else {
+                unknownTypes[row.string(0) ?? "NULL", default: 0] += 1
+                return
+            }
+            if row.isNull(2) || row.isNull(1) { nullValues += 1; return }
+            nodeKey(et, row, type: 1, value: 2)
+            let before = nodes.count
+            let node = scratch.bytes.withUnsafeBytes { nodes.intern($0) }
+            if Int(node) == before {
+                nodeEType.append(UInt8(et))
+                parent.append(node)
+                size.append(1)
+                nodeMinOccurred.append(Int64.max)
+                nodeBestEdge.append(-1)
+                nodeBestEvent.append(-1)
+            }
+            let occurred = timestamp(row, 6)
+            if occurred != NativeEngine.missing, occurred < nodeMinOccurred[Int(node)] { nodeMinOccurred[Int(node)] = occurred }
+            let ingested = row.isNull(7) ? occurred : timestamp(row, 7)
+            if ingested > watermark[et] { watermark[et] = ingested }
+
+            // Event.
+            var event: Int32 = -1
+            if !row.isNull(4) {
+                let evBefore = events.count
+                event = row.withBytes(4) { events.intern($0) }
+                if Int(event) == evBefore { eventOccurred.append(NativeEngine.missing) }
+            }
+            // Edge: unite with the first node seen under the same (entity type, edge_id).
+            var edge: Int32 = -1
+            if !row.isNull(3) {
+                scratch.bytes.removeAll(keepingCapacity: true)
+                scratch.bytes.append(UInt8(et))
+                row.withBytes(3) { scratch.bytes.append(contentsOf: $0) }
+                let eBefore = edges.count
+                edge = scratch.bytes.withUnsafeBytes { edges.intern($0) }
+                if Int(edge) == eBefore { edgeFirstNode.append(node) } else { union(node, edgeFirstNode[Int(edge)]) }
+            }
+            // The mapping's event_id: the occurrence with the smallest edge_id (NULL last), then smallest event_id.
+            let best = nodeBestEdge[Int(node)]
+            let bestEvent = nodeBestEvent[Int(node)]
+            var better = false
+            if bestEvent < 0 && best < 0 { better = true }
+            else if edge >= 0 && best < 0 { better = true }
+            else if edge >= 0 && best >= 0 {
+                let c = edges.compare(edge, best)
+                better = c < 0 || (c == 0 && event >= 0 && (bestEvent < 0 || events.compare(event, bestEvent) < 0))
+            } else if edge < 0 && best < 0 {
+                better = event >= 0 && (bestEvent < 0 || events.compare(event, bestEvent) < 0)
+            }
+            if better { nodeBestEdge[Int(node)] = edge; nodeBestEvent[Int(node)] = event }
+
+            occNode.append(node)
+            occEvent.append(event)
+            var role: Int32 = -1
+            if !row.isNull(5) { role = row.withBytes(5) { roles.intern($0) } }
+            occRole.append(role)
+            occHasEdge.append(edge >= 0)
+        }
+        for (t, n) in unknownTypes.sorted(by: { $0.key < $1.key }) {
+            context.warn("nexus_entity_identifiers: \(n) row(s) of entity type '\(t)', which is not in entity_types, were ignored")
+        }
+        if nullValues > 0 { context.warn("nexus_entity_identifiers: \(nullValues) row(s) with a NULL identifier_type or identifier_value were ignored") }
+    }
+
+    // MARK: resolution
+
+    func resolveComponents() {
+        let n = nodes.count
+        entityOfNode = [Int32](repeating: -1, count: n)
+        var entityOfRoot = [Int32](repeating: -1, count: n)
+        for i in 0..<n {
+            let r = Int(find(Int32(i)))
+            var e = entityOfRoot[r]
+            if e < 0 {
+                e = Int32(entityRep.count)
+                entityOfRoot[r] = e
+                entityRep.append(Int32(i))
+                entityEType.append(nodeEType[i])
+            } else if nodes.compare(Int32(i), entityRep[Int(e)]) < 0 {
+                entityRep[Int(e)] = Int32(i)
+            }
+            entityOfNode[i] = e
+        }
+        parent = []
+        size = []
+        // Entity ids: <prefix>_ + md5("<identifier_type>-<identifier_value>") of the smallest identifier.
+        var idBytes = [UInt8]()
+        let prefixes = etypes.map { Array(NexusID.prefix(for: $0).utf8) }
+        for e in 0..<entityRep.count {
+            scratch.bytes.removeAll(keepingCapacity: true)
+            nodes.withBytes(entityRep[e]) { key in
+                for k in 1..<key.count { scratch.bytes.append(key[k] == 0 ? 45 : key[k]) }
+            }
+            idBytes.removeAll(keepingCapacity: true)
+            scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefixes[Int(entityEType[e])], md5Of: $0, to: &idBytes) }
+            _ = idBytes.withUnsafeBytes { entityIDs.intern($0) }
+        }
+        // Deterministic output order: entity type (nexus.yml order), then entity id.
+        var order = (0..<Int32(entityRep.count)).map { $0 }
+        order.sort { a, b in
+            let ta = entityEType[Int(a)], tb = entityEType[Int(b)]
+            if ta != tb { return ta < tb }
+            return entityIDs.compare(a, b) < 0
+        }
+        entityOrder = order
+        entityRank = [Int32](repeating: 0, count: order.count)
+        for (rank, e) in order.enumerated() { entityRank[Int(e)] = Int32(rank) }
+    }
+
+    // MARK: writing helpers
+
+    @inline(__always)
+    func bindTimestamp(_ w: any BulkWriter, _ i: Int, _ micros: Int64) {
+        if micros == NativeEngine.missing || micros == Int64.max { w.bindNull(i); return }
+        let n = Timestamp.write(micros, into: &scratch.ts)
+        scratch.ts.withUnsafeBytes { w.bind(i, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    }
+
+    @inline(__always)
+    func bindPool(_ w: any BulkWriter, _ i: Int, _ pool: StringPool, _ id: Int32) {
+        if id < 0 { w.bindNull(i); return }
+        pool.withBytes(id) { w.bind(i, bytes: $0) }
+    }
+
+    /// Builds md5 input from byte parts joined by '-', NULL parts spelled as dbt_utils does.
+    @inline(__always)
+    func hashID(_ prefix: [UInt8], _ parts: [(StringPool, Int32)], into out: inout [UInt8]) {
+        scratch.bytes.removeAll(keepingCapacity: true)
+        for (k, (pool, id)) in parts.enumerated() {
+            if k > 0 { scratch.bytes.append(45) }
+            if id < 0 { scratch.bytes.append(contentsOf: NexusID.nullToken.utf8) }
+            else { pool.withBytes(id) { scratch.bytes.append(contentsOf: $0) } }
+        }
+        out.removeAll(keepingCapacity: true)
+        scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &out) }
+    }
+
+    func create(_ w: any Warehouse, _ table: String, _ columns: [(String, ColumnType)]) throws {
+        let d = w.dialect
+        try w.execute("DROP TABLE IF EXISTS \(d.quote(table))")
+        try w.execute("CREATE TABLE \(d.quote(table)) (\(columns.map { "\(d.quote($0.0)) \(d.typeName($0.1))" }.joined(separator: ", ")))")
+    }
+
+    // MARK: mapping
+
+    func writeMapping(_ w: any Warehouse, _ table: String, etype: Int, _ context: EngineContext) throws -> Int {
+        let type = etypes[etype]
+        let cols: [(String, ColumnType)] = [
+            ("\(type)_identifier_id", .text), ("\(type)_id", .text), ("event_id", .text),
+            ("identifier_type", .text), ("identifier_value", .text), ("realtime_processed", .boolean),
+            ("existing_\(type)", .boolean), ("resolution_reason", .text), ("previous_entity_id", .text),
+            ("resolved_at_watermark", .timestamp),
+        ]
+        try create(w, table, cols)
+        let prefix = Array(NexusID.prefix(for: "\(type)_identifier").utf8)
+        var rows = 0
+        var id = [UInt8]()
+        var typeBytes = [UInt8](), valueBytes = [UInt8]()
+        try w.transaction {
+            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+                for n in 0..<nodes.count where Int(nodeEType[n]) == etype {
+                    let e = entityOfNode[n]
+                    typeBytes.removeAll(keepingCapacity: true); valueBytes.removeAll(keepingCapacity: true)
+                    nodes.withBytes(Int32(n)) { key in
+                        var k = 1
+                        while key[k] != 0 { typeBytes.append(key[k]); k += 1 }
+                        valueBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[(k + 1)...]))
+                    }
+                    scratch.bytes.removeAll(keepingCapacity: true)
+                    entityIDs.withBytes(e) { scratch.bytes.append(contentsOf: $0) }
+                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: typeBytes)
+                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: valueBytes)
+                    id.removeAll(keepingCapacity: true)
+                    scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &id) }
+                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
+                    bindPool(ins, 1, entityIDs, e)
+                    bindPool(ins, 2, events, nodeBestEvent[n])
+                    typeBytes.withUnsafeBytes { ins.bind(3, bytes: $0) }
+                    valueBytes.withUnsafeBytes { ins.bind(4, bytes: $0) }
+                    ins.bind(5, Int64(0))
+                    ins.bind(6, Int64(1))
+                    ins.bind(7, "full_resolution")
+                    ins.bindNull(8)
+                    bindTimestamp(ins, 9, watermark[etype])
+                    try ins.insertRow()
+                    rows += 1
+                }
+            }
+        }
+        return rows
+    }
+
+    // MARK: traits
+
+    struct Traits {
+        var names: [String] = []           // normalized names by id
+        var nameRank: [Int32] = []         // position in sorted order
+        var winnerEntity: [Int32] = []
+        var winnerName: [Int32] = []
+        var winnerOccurred: [Int64] = []
+        var winnerIngested: [Int64] = []
+        var valueStart: [Int] = []
+        var valueLength: [Int32] = []
+        var idStart: [Int] = []
+        var idLength: [Int32] = []
+        var values = [UInt8]()
+        var ids = [UInt8]()
+        /// Winner indices in output order (entity rank, then trait name).
+        var order: [Int32] = []
+    }
+
+    static func normalizeTraitName(_ raw: String) -> String {
+        String(raw.lowercased().map { $0 == " " ? "_" : $0 })
+    }
+
+    func readTraits(_ w: any Warehouse, _ table: String, _ context: EngineContext) throws -> Traits {
+        var t = Traits()
+        var rawNames = StringPool(capacity: 256)
+        var rawToName: [Int32] = []
+        var rawSource: [String] = []
+        var nameFirstRaw: [Int32] = []
+        var namePool = StringPool(capacity: 256)
+        var slot: [Int64: Int32] = [:]
+        var dropped: [String: Int] = [:]
+        var unknownTypes = 0
+        try w.stream("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
+            guard let et = etypeIndex(row, 0) else { unknownTypes += 1; return }
+            if row.isNull(4) || row.isNull(3) || row.isNull(1) || row.isNull(2) { return }
+            if row.withBytes(4, { $0.isEmpty }) { return }
+            nodeKey(et, row, type: 1, value: 2)
+            guard let node = scratch.bytes.withUnsafeBytes({ nodes.find($0) }) else {
+                dropped[row.string(8) ?? "NULL", default: 0] += 1
+                return
+            }
+            let entity = entityOfNode[Int(node)]
+            let before = rawNames.count
+            let raw = row.withBytes(3) { rawNames.intern($0) }
+            if Int(raw) == before {
+                let rawString = rawNames.string(raw)
+                let source = row.string(8) ?? "NULL"
+                let norm = NativeEngine.normalizeTraitName(rawString)
+                if EntityColumns.reserved.contains(norm) {
+                    throw NexusError("contract", "trait '\(rawString)' (source \(source)) would become column '\(norm)', which is a system column of nexus_entities; rename the trait in its source",
+                                     at: SourceLocation(relation: "nexus_entity_traits", columnName: "trait_name"))
+                }
+                let nBefore = namePool.count
+                let nameID = namePool.intern(norm)
+                if Int(nameID) == nBefore { nameFirstRaw.append(raw); t.names.append(norm) }
+                else {
+                    let first = nameFirstRaw[Int(nameID)]
+                    throw NexusError("contract", "trait names '\(rawNames.string(first))' (source \(rawSource[Int(first)])) and '\(rawString)' (source \(source)) both become column '\(norm)' of nexus_entities; use one spelling",
+                                     at: SourceLocation(relation: "nexus_entity_traits", columnName: "trait_name"))
+                }
+                rawToName.append(nameID)
+                rawSource.append(source)
+            }
+            let nameID = rawToName[Int(raw)]
+            let occurred = timestamp(row, 5)
+            let ingested = timestamp(row, 6)
+            let key = Int64(entity) << 24 | Int64(nameID)
+            if let s = slot[key] {
+                let i = Int(s)
+                var better = occurred > t.winnerOccurred[i]
+                if occurred == t.winnerOccurred[i] {
+                    better = ingested > t.winnerIngested[i]
+                    if ingested == t.winnerIngested[i] {
+                        let start = t.idStart[i], len = Int(t.idLength[i])
+                        better = row.withBytes(7) { cand in
+                            t.ids.withUnsafeBytes { all in compareBytes(cand, UnsafeRawBufferPointer(rebasing: all[start..<(start + len)])) > 0 }
+                        }
+                    }
+                }
+                if better {
+                    t.winnerOccurred[i] = occurred
+                    t.winnerIngested[i] = ingested
+                    t.valueStart[i] = t.values.count
+                    row.withBytes(4) { t.values.append(contentsOf: $0); t.valueLength[i] = Int32($0.count) }
+                    t.idStart[i] = t.ids.count
+                    row.withBytes(7) { t.ids.append(contentsOf: $0); t.idLength[i] = Int32($0.count) }
+                }
+            } else {
+                slot[key] = Int32(t.winnerEntity.count)
+                t.winnerEntity.append(entity)
+                t.winnerName.append(nameID)
+                t.winnerOccurred.append(occurred)
+                t.winnerIngested.append(ingested)
+                t.valueStart.append(t.values.count)
+                row.withBytes(4) { t.values.append(contentsOf: $0); t.valueLength.append(Int32($0.count)) }
+                t.idStart.append(t.ids.count)
+                row.withBytes(7) { t.ids.append(contentsOf: $0); t.idLength.append(Int32($0.count)) }
+            }
+        }
+        slot = [:]
+        t.ids = []
+        for (source, n) in dropped.sorted(by: { $0.key < $1.key }) {
+            context.warn("nexus_entity_traits: \(n) trait row(s) from source \(source) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")
+        }
+        if unknownTypes > 0 { context.warn("nexus_entity_traits: \(unknownTypes) row(s) of entity types not in entity_types were ignored") }
+        let sortedNames = (0..<t.names.count).sorted { t.names[$0] < t.names[$1] }
+        t.nameRank = [Int32](repeating: 0, count: t.names.count)
+        for (r, n) in sortedNames.enumerated() { t.nameRank[n] = Int32(r) }
+        var keys = [UInt64](repeating: 0, count: t.winnerEntity.count)
+        for i in 0..<keys.count {
+            keys[i] = UInt64(entityRank[Int(t.winnerEntity[i])]) << 40 | UInt64(t.nameRank[Int(t.winnerName[i])]) << 24 | UInt64(i & 0xFFFFFF)
+        }
+        // Indices beyond 2^24 need the full index; sort (key, index) pairs instead of packing.
+        if keys.count < (1 << 24) {
+            keys.sort()
+            t.order = keys.map { Int32($0 & 0xFFFFFF) }
+        } else {
+            t.order = (0..<Int32(keys.count)).sorted { a, b in
+                let ka = keys[Int(a)] >> 24, kb = keys[Int(b)] >> 24
+                return ka != kb ? ka < kb : a < b
+            }
+        }
+        return t
+    }
+
+    func writeResolvedTraits(_ w: any Warehouse, _ table: String, _ t: Traits, _ context: EngineContext) throws -> Int {
+        let cols: [(String, ColumnType)] = [
+            ("entity_trait_id", .text), ("entity_id", .text), ("entity_type", .text), ("trait_name", .text),
+            ("trait_value", .text), ("occurred_at", .timestamp), ("realtime_processed", .boolean),
+        ]
+        try create(w, table, cols)
+        let prefix = Array(NexusID.prefix(for: "entity_trait").utf8)
+        var id = [UInt8]()
+        let nameBytes = t.names.map { Array($0.utf8) }
+        try w.transaction {
+            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+                for k in t.order {
+                    let i = Int(k)
+                    let e = t.winnerEntity[i]
+                    let vs = t.valueStart[i], vl = Int(t.valueLength[i])
+                    scratch.bytes.removeAll(keepingCapacity: true)
+                    entityIDs.withBytes(e) { scratch.bytes.append(contentsOf: $0) }
+                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: nameBytes[Int(t.winnerName[i])])
+                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: t.values[vs..<(vs + vl)])
+                    id.removeAll(keepingCapacity: true)
+                    scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &id) }
+                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
+                    bindPool(ins, 1, entityIDs, e)
+                    ins.bind(2, etypes[Int(entityEType[Int(e)])])
+                    nameBytes[Int(t.winnerName[i])].withUnsafeBytes { ins.bind(3, bytes: $0) }
+                    t.values.withUnsafeBytes { ins.bind(4, bytes: UnsafeRawBufferPointer(rebasing: $0[vs..<(vs + vl)])) }
+                    bindTimestamp(ins, 5, t.winnerOccurred[i])
+                    ins.bind(6, Int64(0))
+                    try ins.insertRow()
+                }
+            }
+        }
+        return t.order.count
+    }
+
+    // MARK: participants
+
+    struct Interactions {
+        var rows = 0
+        var first: [Int64]
+        var last: [Int64]
+        var lastMerged: [Int64]
+    }
+
+    func writeParticipants(_ w: any Warehouse, _ table: String, _ context: EngineContext) throws -> Interactions {
+        let entityCount = entityRep.count
+        var inter = Interactions(first: [Int64](repeating: Int64.max, count: entityCount),
+                                 last: [Int64](repeating: NativeEngine.missing, count: entityCount),
+                                 lastMerged: [Int64](repeating: NativeEngine.missing, count: entityCount))
+        let cols: [(String, ColumnType)] = [
+            ("entity_participant_id", .text), ("entity_type", .text), ("event_id", .text),
+            ("entity_id", .text), ("role", .text), ("occurred_at", .timestamp),
+        ]
+        try create(w, table, cols)
+        // (event, entity, role) triples, deduplicated by sorting; roles shift by one so NULL is 0.
+        func bits(_ n: Int) -> Int { var b = 1; while (1 << b) < n + 1 { b += 1 }; return b }
+        let eb = bits(events.count), nb = bits(entityCount), rb = bits(roles.count + 1)
+        var orphans = 0
+        var triples: [(Int32, Int32, Int32)] = []
+        var packed: [UInt64] = []
+        let canPack = eb + nb + rb <= 64
+        if canPack { packed.reserveCapacity(occNode.count) } else { triples.reserveCapacity(occNode.count) }
+        for k in 0..<occNode.count {
+            let ev = occEvent[k]
+            guard ev >= 0, eventOccurred[Int(ev)] != NativeEngine.missing else { orphans += 1; continue }
+            let e = entityOfNode[Int(occNode[k])]
+            let t = eventOccurred[Int(ev)]
+            if t < inter.first[Int(e)] { inter.first[Int(e)] = t }
+            if t > inter.last[Int(e)] { inter.last[Int(e)] = t }
+            if occHasEdge[k], t > inter.lastMerged[Int(e)] { inter.lastMerged[Int(e)] = t }
+            if canPack {
+                packed.append(UInt64(ev) << (nb + rb) | UInt64(e) << rb | UInt64(occRole[k] + 1))
+            } else {
+                triples.append((ev, e, occRole[k]))
+            }
+        }
+        occNode = []; occHasEdge = []
+        if canPack {
+            packed.sort()
+        } else {
+            triples.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1 != $1.1 ? $0.1 < $1.1 : $0.2 < $1.2) }
+        }
+        if orphans > 0 {
+            context.warn("nexus_entity_participants: \(orphans) identifier occurrence(s) whose event_id is not in nexus_events have no participant row")
+        }
+        let prefix = Array(NexusID.prefix(for: "entity_participant").utf8)
+        var id = [UInt8]()
+        var rows = 0
+        let count = canPack ? packed.count : triples.count
+        let emask: UInt64 = (1 << UInt64(nb)) - 1, rmask: UInt64 = (1 << UInt64(rb)) - 1
+        try w.transaction {
+            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+                var previous: (Int32, Int32, Int32) = (-1, -1, -2)
+                for k in 0..<count {
+                    let triple: (Int32, Int32, Int32)
+                    if canPack {
+                        let p = packed[k]
+                        triple = (Int32(p >> UInt64(nb + rb)), Int32((p >> UInt64(rb)) & emask), Int32(p & rmask) - 1)
+                    } else { triple = triples[k] }
+                    if triple == previous { continue }
+                    previous = triple
+                    let (ev, e, role) = triple
+                    hashID(prefix, [(events, ev), (entityIDs, e), (roles, role)], into: &id)
+                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
+                    ins.bind(1, etypes[Int(entityEType[Int(e)])])
+                    bindPool(ins, 2, events, ev)
+                    bindPool(ins, 3, entityIDs, e)
+                    bindPool(ins, 4, roles, role)
+                    bindTimestamp(ins, 5, eventOccurred[Int(ev)])
+                    try ins.insertRow()
+                    rows += 1
+                }
+            }
+        }
+        inter.rows = rows
+        return inter
+    }
+
+    // MARK: entities
+
+    func writeEntities(_ w: any Warehouse, _ table: String, _ t: Traits, _ inter: Interactions, _ context: EngineContext) throws -> Int {
+        let sortedNames = t.names.sorted()
+        var cols: [(String, ColumnType)] = [("entity_id", .text), ("entity_type", .text)]
+        cols += sortedNames.map { ($0, ColumnType.text) }
+        cols += EntityColumns.trailing.map { ($0, ColumnType.timestamp) }
+        try create(w, table, cols)
+        let entityCount = entityRep.count
+        var created = [Int64](repeating: Int64.max, count: entityCount)
+        for n in 0..<nodes.count {
+            let e = Int(entityOfNode[n])
+            if nodeMinOccurred[n] < created[e] { created[e] = nodeMinOccurred[n] }
+        }
+        var updated = [Int64](repeating: NativeEngine.missing, count: entityCount)
+        for i in 0..<t.winnerEntity.count {
+            let e = Int(t.winnerEntity[i])
+            if t.winnerOccurred[i] > updated[e] { updated[e] = t.winnerOccurred[i] }
+        }
+        let traitBase = 2
+        let tail = traitBase + sortedNames.count
+        try w.transaction {
+            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+                var cursor = 0
+                for e32 in entityOrder {
+                    let e = Int(e32)
+                    bindPool(ins, 0, entityIDs, e32)
+                    ins.bind(1, etypes[Int(entityEType[e])])
+                    for k in 0..<sortedNames.count { ins.bindNull(traitBase + k) }
+                    while cursor < t.order.count, t.winnerEntity[Int(t.order[cursor])] == e32 {
+                        let i = Int(t.order[cursor])
+                        let vs = t.valueStart[i], vl = Int(t.valueLength[i])
+                        t.values.withUnsafeBytes { ins.bind(traitBase + Int(t.nameRank[Int(t.winnerName[i])]), bytes: UnsafeRawBufferPointer(rebasing: $0[vs..<(vs + vl)])) }
+                        cursor += 1
+                    }
+                    let c = created[e] == Int64.max ? NativeEngine.missing : created[e]
+                    bindTimestamp(ins, tail, c)
+                    bindTimestamp(ins, tail + 1, updated[e] == NativeEngine.missing ? c : updated[e])
+                    bindTimestamp(ins, tail + 2, inter.lastMerged[e])
+                    bindTimestamp(ins, tail + 3, inter.first[e])
+                    bindTimestamp(ins, tail + 4, inter.last[e])
+                    bindTimestamp(ins, tail + 5, context.processedAt)
+                    try ins.insertRow()
+                }
+            }
+        }
+        return entityCount
+    }
+
+    // MARK: relationships
+
+    struct RelationshipKey: Hashable { var a: Int32; var b: Int32; var type: Int32 }
+
+    struct Relationship {
+        var firstOccurred: Int64, firstIngested: Int64, firstID: String, firstSource: String?
+        var lastOccurred: Int64, lastIngested: Int64, lastID: String
+        var minKnown: Int64, maxKnown: Int64
+        var aType: String, aRole: String?, bType: String, bRole: String?
+        var direction: String?, isActive: Int64?
+    }
+
+    func writeRelationships(_ w: any Warehouse, _ input: String, _ table: String, _ context: EngineContext) throws -> Int {
+        var relTypes = StringPool(capacity: 16)
+        var groups: [RelationshipKey: Int] = [:]
+        var rels: [Relationship] = []
+        var unresolved = 0
+        func resolve(_ row: any RowCursor, value: Int, type: Int, etype: Int) -> Int32? {
+            guard let et = etypeIndex(row, etype), !row.isNull(value), !row.isNull(type) else { return nil }
+            nodeKey(et, row, type: type, value: value)
+            guard let node = scratch.bytes.withUnsafeBytes({ nodes.find($0) }) else { return nil }
+            return entityOfNode[Int(node)]
+        }
+        let sql = """
+            SELECT entity_a_identifier, entity_a_identifier_type, entity_a_type, entity_a_role,
+                   entity_b_identifier, entity_b_identifier_type, entity_b_type, entity_b_role,
+                   relationship_type, relationship_direction, is_active, source, occurred_at, _ingested_at,
+                   relationship_declaration_id
+            FROM \(w.dialect.quote(input))
+            """
+        try w.stream(sql) { row in
+            guard let a = resolve(row, value: 0, type: 1, etype: 2), let b = resolve(row, value: 4, type: 5, etype: 6), !row.isNull(8) else {
+                unresolved += 1
+                return
+            }
+            let rt = row.withBytes(8) { relTypes.intern($0) }
+            let occurred = timestamp(row, 12)
+            let ingested = timestamp(row, 13)
+            let id = row.string(14) ?? ""
+            let key = RelationshipKey(a: a, b: b, type: rt)
+            let isActive: Int64? = row.isNull(10) ? nil : row.int64(10)
+            if let g = groups[key] {
+                var r = rels[g]
+                if (occurred, ingested) < (r.firstOccurred, r.firstIngested) || ((occurred, ingested) == (r.firstOccurred, r.firstIngested) && id < r.firstID) {
+                    r.firstOccurred = occurred; r.firstIngested = ingested; r.firstID = id; r.firstSource = row.string(11)
+                }
+                if (occurred, ingested) > (r.lastOccurred, r.lastIngested) || ((occurred, ingested) == (r.lastOccurred, r.lastIngested) && id > r.lastID) {
+                    r.lastOccurred = occurred; r.lastIngested = ingested; r.lastID = id
+                    r.aType = row.string(2) ?? ""; r.aRole = row.string(3); r.bType = row.string(6) ?? ""; r.bRole = row.string(7)
+                    r.direction = row.string(9); r.isActive = isActive
+                }
+                if occurred != NativeEngine.missing {
+                    if r.minKnown == NativeEngine.missing || occurred < r.minKnown { r.minKnown = occurred }
+                    if occurred > r.maxKnown { r.maxKnown = occurred }
+                }
+                rels[g] = r
+            } else {
+                groups[key] = rels.count
+                rels.append(Relationship(firstOccurred: occurred, firstIngested: ingested, firstID: id, firstSource: row.string(11),
+                                         lastOccurred: occurred, lastIngested: ingested, lastID: id,
+                                         minKnown: occurred, maxKnown: occurred,
+                                         aType: row.string(2) ?? "", aRole: row.string(3), bType: row.string(6) ?? "", bRole: row.string(7),
+                                         direction: row.string(9), isActive: isActive))
+            }
+        }
+        if unresolved > 0 {
+            context.warn("nexus_relationship_declarations: \(unresolved) declaration(s) name an identifier on side A or B that no nexus_entity_identifiers row resolves, and were dropped")
+        }
+        let cols: [(String, ColumnType)] = [
+            ("relationship_id", .text), ("entity_a_id", .text), ("entity_a_type", .text), ("entity_a_role", .text),
+            ("entity_b_id", .text), ("entity_b_type", .text), ("entity_b_role", .text), ("relationship_type", .text),
+            ("relationship_direction", .text), ("is_active", .boolean), ("established_at", .timestamp),
+            ("last_updated_at", .timestamp), ("primary_source", .text), ("_processed_at", .timestamp),
+            ("_updated_at", .timestamp), ("_created_at", .timestamp),
+        ]
+        try create(w, table, cols)
+        let keys = groups.keys.sorted { x, y in
+            let ra = entityRank[Int(x.a)], rb = entityRank[Int(y.a)]
+            if ra != rb { return ra < rb }
+            let sa = entityRank[Int(x.b)], sb = entityRank[Int(y.b)]
+            if sa != sb { return sa < sb }
+            return relTypes.compare(x.type, y.type) < 0
+        }
+        let prefix = Array(NexusID.prefix(for: "relationship").utf8)
+        var id = [UInt8]()
+        try w.transaction {
+            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+                for key in keys {
+                    let r = rels[groups[key]!]
+                    hashID(prefix, [(entityIDs, key.a), (entityIDs, key.b), (relTypes, key.type)], into: &id)
+                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
+                    bindPool(ins, 1, entityIDs, key.a)
+                    ins.bind(2, r.aType)
+                    ins.bind(3, r.aRole)
+                    bindPool(ins, 4, entityIDs, key.b)
+                    ins.bind(5, r.bType)
+                    ins.bind(6, r.bRole)
+                    bindPool(ins, 7, relTypes, key.type)
+                    ins.bind(8, r.direction)
+                    if let a = r.isActive { ins.bind(9, a) } else { ins.bindNull(9) }
+                    bindTimestamp(ins, 10, r.minKnown)
+                    bindTimestamp(ins, 11, r.maxKnown)
+                    ins.bind(12, r.firstSource)
+                    bindTimestamp(ins, 13, context.processedAt)
+                    bindTimestamp(ins, 14, r.maxKnown)
+                    bindTimestamp(ins, 15, r.minKnown)
+                    try ins.insertRow()
+                }
+            }
+        }
+        return keys.count
+    }
+}
+
+@inline(__always)
+func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    let n = min(a.count, b.count)
+    if n > 0 {
+        let c = memcmp(a.baseAddress!, b.baseAddress!, n)
+        if c != 0 { return Int(c) }
+    }
+    return a.count - b.count
+}

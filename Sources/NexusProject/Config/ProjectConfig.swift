@@ -1,0 +1,188 @@
+import NexusCore
+import NexusSQL
+import Yams
+
+/// What a source provides, per the dbt-nexus source contract.
+public struct SourceConfig: Sendable, Hashable {
+    public var name: String
+    public var enabled: Bool
+    public var events: Bool
+    /// nil: no entities; empty: every entity type; otherwise only these entity types are read.
+    public var entities: [String]?
+    public var relationships: Bool
+
+    public var eventsRelation: String { "\(name)_events" }
+    public var identifiersRelation: String { "\(name)_entity_identifiers" }
+    public var traitsRelation: String { "\(name)_entity_traits" }
+    public var relationshipsRelation: String { "\(name)_relationship_declarations" }
+}
+
+/// Where the project's warehouse is.
+public struct WarehouseConfig: Sendable, Hashable {
+    public var type: String
+    public var path: String
+}
+
+/// Per-seed settings.
+public struct SeedConfig: Sendable, Hashable {
+    public var columnTypes: [String: ColumnType]
+}
+
+/// `nexus.yml`, validated.
+public struct ProjectConfig: Sendable {
+    public var name: String
+    public var warehouse: WarehouseConfig
+    public var sources: [SourceConfig]
+    public var entityTypes: [String]
+    public var vars: [String: TemplateValue]
+    public var seeds: [String: SeedConfig]
+
+    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds"]
+
+    /// Parses and validates the text of `nexus.yml`.
+    public static func parse(_ text: String, file: String) throws -> ProjectConfig {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let e as YamlError {
+            throw yamlError(e, file: file)
+        } catch {
+            throw NexusError("config", "malformed YAML: \(error)", at: SourceLocation(file: file))
+        }
+        guard let root = node, case .mapping(let top) = root else {
+            throw NexusError("config", "nexus.yml must be a mapping with at least 'name'", at: SourceLocation(file: file, line: 1))
+        }
+        let r = Reader(file: file)
+        try r.checkKeys(top, allowed: topKeys, context: "nexus.yml")
+        guard let nameNode = top["name"], let name = nameNode.string, !name.isEmpty else {
+            throw NexusError("config", "'name' is required", at: SourceLocation(file: file, line: 1))
+        }
+        var warehouse = WarehouseConfig(type: "sqlite", path: "warehouse.sqlite")
+        if let w = top["warehouse"] {
+            guard case .mapping(let wm) = w else { throw r.error("'warehouse' must be a mapping", w) }
+            try r.checkKeys(wm, allowed: ["type", "path"], context: "warehouse")
+            if let t = wm["type"] {
+                guard let s = t.string, s == "sqlite" else {
+                    throw r.error("warehouse type '\(t.string ?? "?")' is not supported yet (supported: sqlite)", t)
+                }
+                warehouse.type = s
+            }
+            if let p = wm["path"] { guard let s = p.string, !s.isEmpty else { throw r.error("'path' must be a string", p) }; warehouse.path = s }
+        }
+        var entityTypes = ["person", "group"]
+        if let et = top["entity_types"] {
+            guard case .sequence(let seq) = et else { throw r.error("'entity_types' must be a list of names", et) }
+            entityTypes = try seq.map { n in
+                guard let s = n.string, isName(s) else { throw r.error("entity type names are lowercase words ([a-z0-9_])", n) }
+                return s
+            }
+            if Set(entityTypes).count != entityTypes.count { throw r.error("'entity_types' lists a type twice", et) }
+        }
+        var sources: [SourceConfig] = []
+        if let s = top["sources"] {
+            guard case .mapping(let sm) = s else { throw r.error("'sources' must be a mapping of source name to settings", s) }
+            for (k, v) in sm {
+                guard let sname = k.string, isName(sname) else { throw r.error("source names are lowercase words ([a-z0-9_])", k) }
+                guard case .mapping(let vm) = v else { throw r.error("source '\(sname)' must be a mapping {enabled, events, entities, relationships}", v) }
+                try r.checkKeys(vm, allowed: ["enabled", "events", "entities", "relationships"], context: "source '\(sname)'")
+                var src = SourceConfig(name: sname, enabled: true, events: false, entities: nil, relationships: false)
+                if let e = vm["enabled"] { src.enabled = try r.bool(e, "enabled") }
+                if let e = vm["events"] { src.events = try r.bool(e, "events") }
+                if let e = vm["relationships"] { src.relationships = try r.bool(e, "relationships") }
+                if let e = vm["entities"] {
+                    if case .sequence(let seq) = e {
+                        let list = try seq.map { n -> String in
+                            guard let t = n.string, entityTypes.contains(t) else {
+                                throw r.error("source '\(sname)' lists entity type '\(n.string ?? "?")', which is not in entity_types (\(entityTypes.joined(separator: ", ")))", n)
+                            }
+                            return t
+                        }
+                        src.entities = list.isEmpty ? nil : list
+                    } else {
+                        src.entities = try r.bool(e, "entities") ? [] : nil
+                    }
+                }
+                sources.append(src)
+            }
+            sources.sort { $0.name < $1.name }
+        }
+        var vars: [String: TemplateValue] = [:]
+        if let v = top["vars"] {
+            guard case .mapping(let vm) = v else { throw r.error("'vars' must be a mapping", v) }
+            for (k, val) in vm {
+                guard let key = k.string else { throw r.error("var names must be strings", k) }
+                vars[key] = r.value(val)
+            }
+        }
+        var seeds: [String: SeedConfig] = [:]
+        if let s = top["seeds"] {
+            guard case .mapping(let sm) = s else { throw r.error("'seeds' must be a mapping of seed name to settings", s) }
+            for (k, v) in sm {
+                guard let seed = k.string else { throw r.error("seed names must be strings", k) }
+                guard case .mapping(let vm) = v else { throw r.error("seed '\(seed)' settings must be a mapping", v) }
+                try r.checkKeys(vm, allowed: ["column_types"], context: "seed '\(seed)'")
+                var types: [String: ColumnType] = [:]
+                if let ct = vm["column_types"] {
+                    guard case .mapping(let cm) = ct else { throw r.error("'column_types' must map column names to types", ct) }
+                    for (ck, cv) in cm {
+                        guard let col = ck.string, let tname = cv.string, let t = ColumnType(rawValue: tname.lowercased()) else {
+                            throw r.error("column type must be one of \(ColumnType.allCases.map(\.rawValue).joined(separator: ", "))", cv)
+                        }
+                        types[col] = t
+                    }
+                }
+                seeds[seed] = SeedConfig(columnTypes: types)
+            }
+        }
+        return ProjectConfig(name: name, warehouse: warehouse, sources: sources, entityTypes: entityTypes, vars: vars, seeds: seeds)
+    }
+
+    static func isName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
+    }
+
+    static func yamlError(_ e: YamlError, file: String) -> NexusError {
+        switch e {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return NexusError("config", "malformed YAML: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
+        default:
+            return NexusError("config", "malformed YAML: \(e)", at: SourceLocation(file: file))
+        }
+    }
+
+    struct Reader {
+        let file: String
+        func error(_ message: String, _ node: Node) -> NexusError {
+            NexusError("config", message, at: SourceLocation(file: file, line: node.mark?.line, column: node.mark?.column))
+        }
+        func checkKeys(_ m: Node.Mapping, allowed: [String], context: String) throws {
+            for k in m.keys {
+                guard let s = k.string, allowed.contains(s) else {
+                    throw error("unknown key '\(k.string ?? "?")' in \(context) (allowed: \(allowed.joined(separator: ", ")))", k)
+                }
+            }
+        }
+        func bool(_ n: Node, _ what: String) throws -> Bool {
+            guard let b = n.bool else { throw error("'\(what)' must be true or false", n) }
+            return b
+        }
+        func value(_ n: Node) -> TemplateValue {
+            switch n {
+            case .scalar(let s):
+                if s.style == .plain {
+                    if let b = n.bool { return .bool(b) }
+                    if let i = n.int { return .integer(i) }
+                    if let d = n.float { return .double(d) }
+                    if n.null != nil { return .none }
+                }
+                return .string(s.string)
+            case .sequence(let seq): return .list(seq.map { value($0) })
+            case .mapping(let m):
+                var d: [String: TemplateValue] = [:]
+                for (k, v) in m { d[k.string ?? ""] = value(v) }
+                return .dict(d)
+            case .alias: return .none
+            }
+        }
+    }
+}

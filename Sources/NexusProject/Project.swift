@@ -1,0 +1,175 @@
+import Foundation
+import NexusCore
+import NexusSQL
+
+/// A SQL model: one `.sql` file under `models/`, named after the file.
+public struct Model: Sendable {
+    public enum Materialization: String, Sendable { case table, view }
+    public var name: String
+    /// Path relative to the project folder, for messages.
+    public var file: String
+    public var template: Template
+    public var materialized: Materialization
+    public var tags: [String]
+    /// Names this model refers to with `ref(…)`, in order of first appearance.
+    public var refs: [String]
+    public var warnings: [String]
+}
+
+/// A CSV seed: one `.csv` file under `seeds/`, loaded as a table named after the file.
+public struct Seed: Sendable {
+    public var name: String
+    public var file: String
+    public var absolutePath: String
+    public var config: SeedConfig
+}
+
+/// A project folder: `nexus.yml`, `seeds/**/*.csv`, `models/**/*.sql`, loaded and validated.
+public struct Project: Sendable {
+    public var root: String
+    public var config: ProjectConfig
+    public var seeds: [Seed]
+    public var models: [Model]
+
+    /// Relations nexus builds itself, for a set of entity types.
+    public static func nexusRelations(entityTypes: [String]) -> [String] {
+        ["nexus_events", "nexus_entity_identifiers", "nexus_entity_traits", "nexus_relationship_declarations"]
+            + entityTypes.map { "nexus_resolved_\($0)_identifiers" }
+            + ["nexus_resolved_entity_traits", "nexus_entities", "nexus_entity_participants", "nexus_relationships"]
+    }
+
+    public var nexusRelations: [String] { Project.nexusRelations(entityTypes: config.entityTypes) }
+
+    /// The built-in template functions; callers add macros of later stages to this list.
+    public static let builtinFunctions = ["ref", "var", "config", "nexus.create_nexus_id"]
+
+    /// Loads the project in `root`, checking everything that can be checked before touching a warehouse.
+    public static func load(root: String, extraFunctions: [String] = []) throws -> Project {
+        let fm = FileManager.default
+        let ymlPath = (root as NSString).appendingPathComponent("nexus.yml")
+        guard fm.fileExists(atPath: ymlPath) else {
+            var isDir: ObjCBool = false
+            if !fm.fileExists(atPath: root, isDirectory: &isDir) || !isDir.boolValue {
+                throw NexusError("config", "project folder does not exist", at: SourceLocation(file: root))
+            }
+            throw NexusError("config", "no nexus.yml in the project folder (run `nexus demo` for an example project)", at: SourceLocation(file: ymlPath))
+        }
+        let text: String
+        do { text = try String(contentsOfFile: ymlPath, encoding: .utf8) } catch {
+            throw NexusError("config", "cannot read nexus.yml: \(error.localizedDescription)", at: SourceLocation(file: ymlPath))
+        }
+        let config = try ProjectConfig.parse(text, file: "nexus.yml")
+        let reserved = Set(nexusRelations(entityTypes: config.entityTypes))
+
+        var seeds: [Seed] = []
+        for rel in try files(in: root, folder: "seeds", ext: "csv") {
+            let name = ((rel as NSString).lastPathComponent as NSString).deletingPathExtension
+            if let other = seeds.first(where: { $0.name == name }) {
+                throw NexusError("project", "two seeds are named '\(name)': \(other.file) and \(rel)", at: SourceLocation(file: rel))
+            }
+            seeds.append(Seed(name: name, file: rel, absolutePath: (root as NSString).appendingPathComponent(rel),
+                              config: config.seeds[name] ?? SeedConfig(columnTypes: [:])))
+        }
+        for key in config.seeds.keys where !seeds.contains(where: { $0.name == key }) {
+            throw NexusError("config", "'seeds' configures '\(key)', but there is no seeds/**/\(key).csv", at: SourceLocation(file: "nexus.yml"))
+        }
+
+        let known = Set(builtinFunctions + extraFunctions)
+        var models: [Model] = []
+        for rel in try files(in: root, folder: "models", ext: "sql") {
+            let name = ((rel as NSString).lastPathComponent as NSString).deletingPathExtension
+            if let other = models.first(where: { $0.name == name }) {
+                throw NexusError("project", "two models are named '\(name)': \(other.file) and \(rel)", at: SourceLocation(file: rel))
+            }
+            if let seed = seeds.first(where: { $0.name == name }) {
+                throw NexusError("project", "model \(rel) and seed \(seed.file) are both named '\(name)'", at: SourceLocation(file: rel))
+            }
+            if reserved.contains(name) {
+                throw NexusError("project", "'\(name)' is a table nexus builds itself; rename the model", at: SourceLocation(file: rel))
+            }
+            let sql: String
+            do { sql = try String(contentsOfFile: (root as NSString).appendingPathComponent(rel), encoding: .utf8) } catch {
+                throw NexusError("project", "cannot read the file as UTF-8 text", at: SourceLocation(file: rel))
+            }
+            let template = try TemplateParser.parse(sql, file: rel)
+            models.append(try analyse(name: name, file: rel, template: template, known: known, vars: config.vars))
+        }
+
+        let names = Set(models.map(\.name)).union(seeds.map(\.name)).union(reserved)
+        for m in models {
+            for call in m.template.calls where call.name == "ref" {
+                if case .literal(.string(let target)) = call.args.first, !names.contains(target) {
+                    throw NexusError("project", "ref('\(target)') names no model, seed or nexus table", at: call.location)
+                }
+            }
+        }
+        return Project(root: root, config: config, seeds: seeds, models: models)
+    }
+
+    static func analyse(name: String, file: String, template: Template, known: Set<String>, vars: [String: TemplateValue]) throws -> Model {
+        var refs: [String] = []
+        var materialized = Model.Materialization.table
+        var tags: [String] = []
+        var warnings: [String] = []
+        var sawConfig = false
+        for call in template.calls {
+            guard known.contains(call.name) else {
+                throw NexusError("template", "unknown function or macro '\(call.name)' (known: \(known.sorted().joined(separator: ", ")))", at: call.location)
+            }
+            switch call.name {
+            case "ref":
+                guard call.args.count == 1, call.kwargs.isEmpty, case .literal(.string(let target)) = call.args[0] else {
+                    throw NexusError("template", "ref takes one model name as a string literal, e.g. ref('orders')", at: call.location)
+                }
+                if !refs.contains(target) { refs.append(target) }
+            case "var":
+                guard (1...2).contains(call.args.count), case .literal(.string(let key)) = call.args[0] else {
+                    throw NexusError("template", "var takes a name as a string literal and an optional default", at: call.location)
+                }
+                if call.args.count == 1, vars[key] == nil {
+                    throw NexusError("template", "var('\(key)') is not set in nexus.yml vars and has no default", at: call.location)
+                }
+            case "config":
+                if sawConfig { throw NexusError("template", "config() is given twice", at: call.location) }
+                sawConfig = true
+                guard call.args.isEmpty else { throw NexusError("template", "config takes keyword arguments only", at: call.location) }
+                for (key, expr) in call.kwargs {
+                    switch key {
+                    case "materialized":
+                        guard case .literal(.string(let m)) = expr else { throw NexusError("template", "materialized must be 'table' or 'view'", at: call.location) }
+                        if let mat = Model.Materialization(rawValue: m) { materialized = mat }
+                        else if m == "incremental" || m == "ephemeral" {
+                            warnings.append("\(file): materialized='\(m)' is built as a table")
+                        } else {
+                            throw NexusError("template", "materialized must be 'table' or 'view', not '\(m)'", at: call.location)
+                        }
+                    case "tags":
+                        if case .list(let l) = expr {
+                            for e in l { if case .literal(.string(let t)) = e { tags.append(t) } else { throw NexusError("template", "tags must be a list of strings", at: call.location) } }
+                        } else if case .literal(.string(let t)) = expr { tags = [t] }
+                        else { throw NexusError("template", "tags must be a list of strings", at: call.location) }
+                    default:
+                        warnings.append("\(file): config key '\(key)' is a dbt setting nexus ignores")
+                    }
+                }
+            default: break
+            }
+        }
+        return Model(name: name, file: file, template: template, materialized: materialized, tags: tags, refs: refs, warnings: warnings)
+    }
+
+    /// Files under `root/folder` with extension `ext`, as paths relative to root, sorted.
+    static func files(in root: String, folder: String, ext: String) throws -> [String] {
+        let base = (root as NSString).appendingPathComponent(folder)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: base, isDirectory: &isDir), isDir.boolValue else { return [] }
+        guard let e = FileManager.default.enumerator(atPath: base) else { return [] }
+        var out: [String] = []
+        while let p = e.nextObject() as? String {
+            if (p as NSString).pathExtension.lowercased() == ext, !(p as NSString).lastPathComponent.hasPrefix(".") {
+                out.append(folder + "/" + p)
+            }
+        }
+        return out.sorted()
+    }
+}

@@ -1,0 +1,156 @@
+/// Every SQL spelling difference between warehouses lives behind this protocol.
+///
+/// Generators ask the dialect; they never branch on a warehouse's name. Only the
+/// built-in dialects conform: do not declare new conformances outside nexus.
+public protocol SQLDialect: Sendable {
+    /// A short name for messages (`sqlite`, `postgres`, `snowflake`).
+    var name: String { get }
+    /// The declared type for a logical column type.
+    func typeName(_ type: ColumnType) -> String
+    /// md5 of a text expression as lowercase hex.
+    func md5(_ expression: String) -> String
+    /// An expression cast to text.
+    func castText(_ expression: String) -> String
+    /// An expression read as a timestamp; a value that is not one fails the statement with
+    /// an error naming relation, column and the row's key.
+    func checkedTimestamp(_ expression: String, relation: String, column: String, key: String) -> String
+    /// An expression read as a boolean (`true`/`false`, `1`/`0`).
+    func checkedBoolean(_ expression: String, relation: String, column: String, key: String) -> String
+    /// An expression cast to a floating-point number.
+    func castReal(_ expression: String) -> String
+}
+
+extension SQLDialect {
+    /// A double-quoted identifier, with embedded quotes doubled.
+    public func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
+    }
+
+    /// A single-quoted string literal, with embedded quotes doubled.
+    public func literal(_ value: String) -> String {
+        "'" + value.replacingAll("'", with: "''") + "'"
+    }
+
+    /// String concatenation of expressions.
+    public func concat(_ parts: [String]) -> String {
+        parts.count == 1 ? parts[0] : "(" + parts.joined(separator: " || ") + ")"
+    }
+
+    /// dbt-nexus's `create_nexus_id(kind, [expr…])`: prefix + md5 of the parts joined by `-`,
+    /// each cast to text with NULL spelled as dbt_utils spells it.
+    public func nexusID(prefix: String, expressions: [String]) -> String {
+        var parts: [String] = []
+        for (i, e) in expressions.enumerated() {
+            if i > 0 { parts.append(literal("-")) }
+            parts.append("coalesce(\(castText(e)), \(literal("_dbt_utils_surrogate_key_null_")))")
+        }
+        return concat([literal(prefix + "_"), md5(concat(parts))])
+    }
+}
+
+/// The embedded default: SQLite, with nexus's functions registered on every connection.
+public struct SQLiteDialect: SQLDialect {
+    public init() {}
+    public var name: String { "sqlite" }
+    public func typeName(_ type: ColumnType) -> String {
+        switch type {
+        case .text: return "TEXT"
+        case .integer: return "INTEGER"
+        case .real: return "REAL"
+        case .boolean: return "BOOLEAN"
+        case .timestamp: return "TIMESTAMP"
+        case .date: return "DATE"
+        }
+    }
+    public func md5(_ expression: String) -> String { "md5(\(expression))" }
+    public func castText(_ expression: String) -> String { "cast(\(expression) as text)" }
+    public func checkedTimestamp(_ expression: String, relation: String, column: String, key: String) -> String {
+        "nexus_timestamp(\(expression), \(literal(relation)), \(literal(column)), \(castText(key)))"
+    }
+    public func checkedBoolean(_ expression: String, relation: String, column: String, key: String) -> String {
+        "nexus_boolean(\(expression), \(literal(relation)), \(literal(column)), \(castText(key)))"
+    }
+    public func castReal(_ expression: String) -> String { "cast(\(expression) as real)" }
+}
+
+/// PostgreSQL.
+public struct PostgresDialect: SQLDialect {
+    public init() {}
+    public var name: String { "postgres" }
+    public func typeName(_ type: ColumnType) -> String {
+        switch type {
+        case .text: return "text"
+        case .integer: return "bigint"
+        case .real: return "double precision"
+        case .boolean: return "boolean"
+        case .timestamp: return "timestamp"
+        case .date: return "date"
+        }
+    }
+    public func md5(_ expression: String) -> String { "md5(\(expression))" }
+    public func castText(_ expression: String) -> String { "cast(\(expression) as text)" }
+    public func checkedTimestamp(_ expression: String, relation: String, column: String, key: String) -> String {
+        "cast(\(expression) as timestamp)"
+    }
+    public func checkedBoolean(_ expression: String, relation: String, column: String, key: String) -> String {
+        "cast(\(expression) as boolean)"
+    }
+    public func castReal(_ expression: String) -> String { "cast(\(expression) as double precision)" }
+}
+
+/// Snowflake.
+public struct SnowflakeDialect: SQLDialect {
+    public init() {}
+    public var name: String { "snowflake" }
+    public func typeName(_ type: ColumnType) -> String {
+        switch type {
+        case .text: return "VARCHAR"
+        case .integer: return "NUMBER(38,0)"
+        case .real: return "FLOAT"
+        case .boolean: return "BOOLEAN"
+        case .timestamp: return "TIMESTAMP_NTZ"
+        case .date: return "DATE"
+        }
+    }
+    public func md5(_ expression: String) -> String { "md5(\(expression))" }
+    public func castText(_ expression: String) -> String { "cast(\(expression) as varchar)" }
+    public func checkedTimestamp(_ expression: String, relation: String, column: String, key: String) -> String {
+        "to_timestamp_ntz(\(expression))"
+    }
+    public func checkedBoolean(_ expression: String, relation: String, column: String, key: String) -> String {
+        "to_boolean(\(expression))"
+    }
+    public func castReal(_ expression: String) -> String { "cast(\(expression) as float)" }
+}
+
+extension String {
+    /// Replaces every occurrence of one string with another, without Foundation.
+    public func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.range(of: target) {
+            out += rest[..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        out += rest
+        return out
+    }
+}
+
+extension Substring {
+    func range(of target: String) -> Range<Substring.Index>? {
+        let t = Array(target.utf8)
+        let u = self.utf8
+        var i = u.startIndex
+        while i != u.endIndex {
+            var j = i
+            var k = 0
+            while k < t.count, j != u.endIndex, u[j] == t[k] { j = u.index(after: j); k += 1 }
+            if k == t.count { return i..<j }
+            i = u.index(after: i)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,251 @@
+import CSQLite
+import NexusCore
+import NexusSQL
+
+let SQLITE_TRANSIENT_PTR = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// The embedded default warehouse: one plain SQLite file any SQLite client can open.
+///
+/// nexus registers `md5` and `to_timestamp_ntz` on every connection so that models
+/// written for Snowflake run here unchanged.
+public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
+    let db: OpaquePointer
+    public let path: String
+    public let dialect: any SQLDialect = SQLiteDialect()
+
+    /// Opens (creating when absent) the database file at `path`.
+    public init(path: String) throws {
+        var handle: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            if let handle { sqlite3_close_v2(handle) }
+            throw NexusError("warehouse", "cannot open SQLite database: \(msg)", at: SourceLocation(file: path))
+        }
+        db = handle
+        self.path = path
+        sqlite3_busy_timeout(db, 10_000)
+        SQLiteFunctions.register(on: db)
+        try execute("""
+            PRAGMA journal_mode=DELETE;
+            PRAGMA synchronous=NORMAL;
+            PRAGMA cache_size=-262144;
+            PRAGMA temp_store=MEMORY;
+            """)
+    }
+
+    deinit { sqlite3_close_v2(db) }
+
+    var lastError: String { String(cString: sqlite3_errmsg(db)) }
+
+    func fail(_ sql: String) -> NexusError {
+        NexusError("sql", lastError)
+    }
+
+    public func execute(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(db, sql, nil, nil, &err) != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? lastError
+            sqlite3_free(err)
+            throw NexusError("sql", msg)
+        }
+    }
+
+    public func executeCounting(_ sql: String) throws -> Int {
+        try execute(sql)
+        return Int(sqlite3_changes(db))
+    }
+
+    func prepare(_ sql: String) throws -> OpaquePointer {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
+            throw NexusError("sql", lastError)
+        }
+        return stmt
+    }
+
+    public func query(_ sql: String) throws -> QueryResult {
+        var rows: [[SQLValue]] = []
+        var columns: [String] = []
+        let stmt = try prepare(sql)
+        defer { sqlite3_finalize(stmt) }
+        let n = Int(sqlite3_column_count(stmt))
+        for i in 0..<n { columns.append(String(cString: sqlite3_column_name(stmt, Int32(i)))) }
+        let cursor = SQLiteCursor(stmt: stmt, columnCount: n)
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw fail(sql) }
+            rows.append((0..<n).map { cursor.value($0) })
+        }
+        return QueryResult(columns: columns, rows: rows)
+    }
+
+    public func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws {
+        let stmt = try prepare(sql)
+        defer { sqlite3_finalize(stmt) }
+        let cursor = SQLiteCursor(stmt: stmt, columnCount: Int(sqlite3_column_count(stmt)))
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw fail(sql) }
+            try body(cursor)
+        }
+    }
+
+    /// Streams rows through the concrete cursor type, for the engine's hot loops.
+    public func streamFast(_ sql: String, _ body: (SQLiteCursor) throws -> Void) throws {
+        let stmt = try prepare(sql)
+        defer { sqlite3_finalize(stmt) }
+        let cursor = SQLiteCursor(stmt: stmt, columnCount: Int(sqlite3_column_count(stmt)))
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw fail(sql) }
+            try body(cursor)
+        }
+    }
+
+    public func columns(of relation: String) throws -> [ColumnInfo]? {
+        guard try relationKind(relation) != nil else { return nil }
+        let r = try query("SELECT name, type FROM pragma_table_info(\(dialect.literal(relation)))")
+        return r.rows.map { ColumnInfo(name: $0[0].string ?? "", declaredType: $0[1].string ?? "") }
+    }
+
+    public func relationKind(_ name: String) throws -> RelationKind? {
+        let r = try query("SELECT type FROM sqlite_master WHERE name = \(dialect.literal(name)) AND type IN ('table','view')")
+        guard let t = r.rows.first?[0].string else { return nil }
+        return t == "view" ? .view : .table
+    }
+
+    public func relations() throws -> [(name: String, kind: RelationKind)] {
+        try query("SELECT name, type FROM sqlite_master WHERE type IN ('table','view') ORDER BY name").rows.map {
+            ($0[0].string ?? "", $0[1].string == "view" ? .view : .table)
+        }
+    }
+
+    public func bulkInsert(into table: String, columns: [String], _ body: (any BulkWriter) throws -> Void) throws {
+        try bulkInsertFast(into: table, columns: columns) { try body($0) }
+    }
+
+    /// Bulk insert through the concrete writer type, for the engine's hot loops.
+    public func bulkInsertFast(into table: String, columns: [String], _ body: (SQLiteBulkWriter) throws -> Void) throws {
+        let cols = columns.map { dialect.quote($0) }.joined(separator: ", ")
+        let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        let stmt = try prepare("INSERT INTO \(dialect.quote(table)) (\(cols)) VALUES (\(marks))")
+        defer { sqlite3_finalize(stmt) }
+        try body(SQLiteBulkWriter(warehouse: self, stmt: stmt))
+    }
+
+    private var transactionDepth = 0
+
+    public func transaction<R>(_ body: () throws -> R) throws -> R {
+        if transactionDepth > 0 {
+            transactionDepth += 1
+            defer { transactionDepth -= 1 }
+            return try body()
+        }
+        try execute("BEGIN IMMEDIATE")
+        transactionDepth = 1
+        do {
+            let r = try body()
+            transactionDepth = 0
+            try execute("COMMIT")
+            return r
+        } catch {
+            transactionDepth = 0
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Creates `table` from a query, keeping the declared types of columns taken straight
+    /// from other relations (SQLite's CREATE TABLE AS would reduce `TIMESTAMP` to `NUM`).
+    /// Returns the number of rows inserted.
+    public func createTable(_ table: String, as select: String) throws -> Int {
+        let stmt = try prepare(select)
+        let n = Int(sqlite3_column_count(stmt))
+        var defs: [String] = []
+        for i in 0..<n {
+            let name = String(cString: sqlite3_column_name(stmt, Int32(i)))
+            let type = sqlite3_column_decltype(stmt, Int32(i)).map { String(cString: $0) } ?? ""
+            defs.append(type.isEmpty ? dialect.quote(name) : "\(dialect.quote(name)) \(type)")
+        }
+        sqlite3_finalize(stmt)
+        guard n > 0 else { throw NexusError("sql", "the model's SQL returns no columns") }
+        try execute("CREATE TABLE \(dialect.quote(table)) (\(defs.joined(separator: ", ")))")
+        return try executeCounting("INSERT INTO \(dialect.quote(table)) \(select)")
+    }
+
+    /// Number of rows changed by the last statement.
+    public var changes: Int { Int(sqlite3_changes(db)) }
+}
+
+/// A row of a SQLite statement.
+public struct SQLiteCursor: RowCursor {
+    let stmt: OpaquePointer
+    public let columnCount: Int
+
+    @inline(__always) public func isNull(_ i: Int) -> Bool { sqlite3_column_type(stmt, Int32(i)) == SQLITE_NULL }
+    @inline(__always) public func int64(_ i: Int) -> Int64 { sqlite3_column_int64(stmt, Int32(i)) }
+    @inline(__always) public func double(_ i: Int) -> Double { sqlite3_column_double(stmt, Int32(i)) }
+    @inline(__always) public func type(_ i: Int) -> Int32 { sqlite3_column_type(stmt, Int32(i)) }
+
+    @inline(__always)
+    public func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        guard let p = sqlite3_column_text(stmt, Int32(i)) else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let n = Int(sqlite3_column_bytes(stmt, Int32(i)))
+        return try body(UnsafeRawBufferPointer(start: p, count: n))
+    }
+
+    public func string(_ i: Int) -> String? {
+        if isNull(i) { return nil }
+        return withBytes(i) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public func value(_ i: Int) -> SQLValue {
+        switch sqlite3_column_type(stmt, Int32(i)) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer(int64(i))
+        case SQLITE_FLOAT: return .real(double(i))
+        default: return .text(string(i) ?? "")
+        }
+    }
+
+    /// The column's name in the result.
+    public func name(_ i: Int) -> String { String(cString: sqlite3_column_name(stmt, Int32(i))) }
+}
+
+/// Reuses one prepared INSERT for many rows.
+public struct SQLiteBulkWriter: BulkWriter {
+    let warehouse: SQLiteWarehouse
+    let stmt: OpaquePointer
+
+    @inline(__always) public func bindNull(_ i: Int) { sqlite3_bind_null(stmt, Int32(i + 1)) }
+    @inline(__always) public func bind(_ i: Int, _ v: Int64) { sqlite3_bind_int64(stmt, Int32(i + 1), v) }
+    @inline(__always) public func bind(_ i: Int, _ v: Double) { sqlite3_bind_double(stmt, Int32(i + 1), v) }
+    @inline(__always) public func bind(_ i: Int, bytes: UnsafeRawBufferPointer) {
+        if let base = bytes.baseAddress {
+            sqlite3_bind_text(stmt, Int32(i + 1), base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), SQLITE_TRANSIENT_PTR)
+        } else {
+            sqlite3_bind_text(stmt, Int32(i + 1), "", 0, SQLITE_TRANSIENT_PTR)
+        }
+    }
+    public func bind(_ i: Int, _ v: String?) {
+        guard var v else { bindNull(i); return }
+        v.withUTF8 { bind(i, bytes: UnsafeRawBufferPointer($0)) }
+    }
+    public func bind(_ i: Int, _ v: SQLValue) {
+        switch v {
+        case .null: bindNull(i)
+        case .integer(let x): bind(i, x)
+        case .real(let x): bind(i, x)
+        case .text(let s): bind(i, s)
+        }
+    }
+    @inline(__always) public func insertRow() throws {
+        let rc = sqlite3_step(stmt)
+        sqlite3_reset(stmt)
+        guard rc == SQLITE_DONE else { throw NexusError("sql", warehouse.lastError) }
+    }
+}

@@ -1,0 +1,49 @@
+import NexusCore
+import NexusSQL
+
+/// One row of a streamed query; valid only inside the callback that receives it.
+public protocol RowCursor {
+    var columnCount: Int { get }
+    func isNull(_ i: Int) -> Bool
+    func int64(_ i: Int) -> Int64
+    func double(_ i: Int) -> Double
+    /// The value as text bytes (numbers are rendered as text); empty for NULL.
+    func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+    func string(_ i: Int) -> String?
+    func value(_ i: Int) -> SQLValue
+}
+
+/// Writes rows into one table through a reused prepared statement.
+public protocol BulkWriter {
+    func bindNull(_ i: Int)
+    func bind(_ i: Int, _ v: Int64)
+    func bind(_ i: Int, _ v: Double)
+    func bind(_ i: Int, bytes: UnsafeRawBufferPointer)
+    func bind(_ i: Int, _ v: String?)
+    func bind(_ i: Int, _ v: SQLValue)
+    /// Inserts the bound row and clears the bindings.
+    func insertRow() throws
+}
+
+/// The storage backend: SQLite now, PostgreSQL later. Only nexus's own warehouses conform.
+public protocol Warehouse: AnyObject {
+    var dialect: any SQLDialect { get }
+    /// Runs one or more statements that return no rows.
+    func execute(_ sql: String) throws
+    /// Runs one statement and returns how many rows it inserted, updated or deleted.
+    func executeCounting(_ sql: String) throws -> Int
+    /// Runs a query and holds the whole result in memory (for small results).
+    func query(_ sql: String) throws -> QueryResult
+    /// Streams the rows of a query through `body`, one cursor reused for every row.
+    func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws
+    /// Columns of a relation, in order, or nil when it does not exist.
+    func columns(of relation: String) throws -> [ColumnInfo]?
+    /// The kind of a relation, or nil when it does not exist.
+    func relationKind(_ name: String) throws -> RelationKind?
+    /// All relation names of a kind.
+    func relations() throws -> [(name: String, kind: RelationKind)]
+    /// Inserts rows into an existing table.
+    func bulkInsert(into table: String, columns: [String], _ body: (any BulkWriter) throws -> Void) throws
+    /// Runs `body` in one transaction: all of it or none of it.
+    func transaction<R>(_ body: () throws -> R) throws -> R
+}

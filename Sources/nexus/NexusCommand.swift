@@ -1,0 +1,167 @@
+import ArgumentParser
+import Foundation
+import NexusBuild
+import NexusCore
+import NexusProject
+import NexusScaffold
+import NexusWarehouse
+
+@main
+struct Nexus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nexus",
+        abstract: "Turn raw customer data into one identity graph, and shape it for Customer.io.",
+        subcommands: [Run.self, Demo.self, Show.self, Explain.self, Generate.self])
+
+    /// Runs a command body, rendering a NexusError once, on one line, with a non-zero exit.
+    static func guarded(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let e as NexusError {
+            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct ProjectOption: ParsableArguments {
+    @Option(name: .long, help: "The project folder (holding nexus.yml).")
+    var project: String = "."
+
+    var root: String {
+        let url = URL(fileURLWithPath: project, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        return url.standardizedFileURL.path
+    }
+}
+
+extension Nexus {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build seeds, models and the nexus tables into the project's warehouse.")
+        @OptionGroup var options: ProjectOption
+
+        func run() throws {
+            try Nexus.guarded { try Nexus.build(root: options.root) }
+        }
+    }
+
+    static func build(root: String) throws {
+        let started = Date()
+        let project = try Project.load(root: root)
+        let warehouse = try NexusBuild.Runner.openWarehouse(project)
+        let reporter = StderrReporter()
+        FileHandle.standardError.write(Data("nexus: building \(project.config.name) into \(warehouse.path)\n".utf8))
+        let runner = NexusBuild.Runner(project: project, warehouse: warehouse, reporter: reporter)
+        try runner.run()
+        var table: [[String]] = []
+        for name in project.nexusRelations {
+            let n = try warehouse.query("SELECT count(*) FROM \(warehouse.dialect.quote(name))").rows.first?.first?.description ?? "?"
+            table.append([name, n])
+        }
+        print(TextTable.render(header: ["nexus table", "rows"], rows: table, rightAligned: [1]))
+        let secs = Date().timeIntervalSince(started)
+        print("built in \(String(format: "%.2f", secs)) s; \(reporter.warnings) warning(s)")
+    }
+
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the bundled demo project (a multi-location clinic) and run it.")
+        @Argument(help: "Where to write the demo project.")
+        var directory: String = "nexus-demo"
+
+        func run() throws {
+            try Nexus.guarded {
+                let root = URL(fileURLWithPath: directory).standardizedFileURL.path
+                try DemoProject.write(to: root)
+                FileHandle.standardError.write(Data("nexus: wrote the demo project to \(root)\n".utf8))
+                try Nexus.build(root: root)
+                print("next: nexus show nexus_entities --project \(directory)   |   nexus explain email chain.walker@example.com --project \(directory)")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print rows of a relation as a table.")
+        @Argument(help: "The relation (table or view) to show.")
+        var relation: String
+        @Option(help: "Rows to show.")
+        var limit: Int = 20
+        @OptionGroup var options: ProjectOption
+
+        func run() throws {
+            try Nexus.guarded {
+                let project = try Project.load(root: options.root)
+                let w = try NexusBuild.Runner.openWarehouse(project)
+                guard try w.relationKind(relation) != nil else {
+                    let names = try w.relations().map(\.name).filter { !$0.hasPrefix("_nexus") && !$0.hasPrefix("__nexus") }
+                    throw NexusError("show", "no relation named '\(relation)' (there are: \(names.joined(separator: ", ")))")
+                }
+                let r = try w.query("SELECT * FROM \(w.dialect.quote(relation)) LIMIT \(max(0, limit))")
+                let total = try w.query("SELECT count(*) FROM \(w.dialect.quote(relation))").rows.first?.first?.description ?? "?"
+                print(TextTable.render(header: r.columns, rows: r.rows.map { $0.map { $0.isNull ? "NULL" : $0.description } }))
+                print("\(r.rows.count) of \(total) rows")
+            }
+        }
+    }
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the entity an identifier belongs to and why each of its identifiers is part of it.")
+        @Argument(help: "Identifier type, e.g. email.")
+        var type: String
+        @Argument(help: "Identifier value, exactly as resolved.")
+        var value: String
+        @Option(name: .customLong("entity-type"), help: "Entity type.")
+        var entityType: String = "person"
+        @OptionGroup var options: ProjectOption
+
+        func run() throws {
+            try Nexus.guarded {
+                let project = try Project.load(root: options.root)
+                let w = try NexusBuild.Runner.openWarehouse(project)
+                let x = try Explainer(warehouse: w).explain(type: type, value: value, entityType: entityType)
+                print("\(x.entityType) \(x.entityID): \(x.links.count) identifier(s)")
+                for link in x.links {
+                    if link.path.isEmpty {
+                        print("\n  \(link.identifier)\(link.identifier == "\(type) \(value)" ? "   (asked about)" : "   (no link found)")")
+                        continue
+                    }
+                    print("\n  \(link.identifier)   \(link.path.count) hop(s)")
+                    for hop in link.path {
+                        let what = [hop.eventName, hop.occurredAt].compactMap { $0 }.joined(separator: " at ")
+                        print("    from \(hop.from)  via edge \(hop.edgeID)  (event \(hop.eventID)\(what.isEmpty ? "" : ": " + what))")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a synthetic clinic project of any size (deterministic), for benchmarks.")
+        @Option(help: "Number of persons.")
+        var persons: Int = 10_000
+        @Option(help: "Where to write the project.")
+        var out: String
+        @Option(help: "Random seed.")
+        var seed: UInt64 = 42
+
+        func run() throws {
+            try Nexus.guarded {
+                let root = URL(fileURLWithPath: out).standardizedFileURL.path
+                let stats = try SyntheticClinic(persons: persons, seed: seed).write(to: root)
+                print("wrote \(root): \(stats.events) events, \(stats.identifiers) identifier rows, \(stats.traits) trait rows, \(stats.declarations) relationship declarations")
+            }
+        }
+    }
+}
+
+final class StderrReporter: RunReporter {
+    var warnings = 0
+    func step(_ r: StepResult) {
+        let rows = r.rows.map { "\(TextTable.group($0)) rows" } ?? ""
+        let note = r.note.map { "  (\($0))" } ?? ""
+        let line = "  \(r.kind.padding(toLength: 7, withPad: " ", startingAt: 0)) \(r.name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(rows.leftPadded(16))  \(String(format: "%7.2f s", r.seconds))\(note)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+    func warning(_ message: String) {
+        warnings += 1
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import Testing
+import NexusCore
+import NexusProject
+import NexusScaffold
+import NexusWarehouse
+@testable import NexusBuild
+
+func basicFixture() -> Fixture {
+    let f = Fixture()
+    f.event("e1", day: 1, [("email", "a@x.test"), ("segment_anonymous_id", "anon-1")])
+    f.event("e2", day: 2, [("segment_anonymous_id", "anon-1"), ("phone", "+1")])
+    f.event("e3", day: 3, [("email", "b@x.test")])
+    f.trait("t1", ("email", "a@x.test"), "first_name", "Ann", day: 1)
+    return f
+}
+
+/// Every bad input gets one clear error that names where it is.
+struct BadInputTests {
+    @Test func missingNexusYML() throws {
+        let dir = NSTemporaryDirectory() + "nexus-empty-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let e = #expect(throws: NexusError.self) { _ = try Project.load(root: dir) }
+        #expect(e?.message.contains("no nexus.yml") == true)
+        #expect(e?.location?.file?.hasSuffix("nexus.yml") == true)
+    }
+
+    @Test func raggedSeedRow() throws {
+        let f = basicFixture()
+        try f.write()
+        try "event_id,occurred_at,event_name,event_type,source\ne1,2025-01-01,x,y,s\ne2,2025-01-02,x,y\n".write(toFile: f.root + "/seeds/s_events.csv", atomically: true, encoding: .utf8)
+        let e = #expect(throws: NexusError.self) { try f.build() }
+        #expect(e?.location?.file == "seeds/s_events.csv")
+        #expect(e?.location?.line == 3)
+    }
+
+    @Test func sourceRelationMissingRequiredColumns() throws {
+        let f = basicFixture()
+        try f.write()
+        try "entity_identifier_id,event_id,entity_type,identifier_type,occurred_at\ni1,e1,person,email,2025-01-01\n".write(toFile: f.root + "/seeds/s_entity_identifiers.csv", atomically: true, encoding: .utf8)
+        let e = #expect(throws: NexusError.self) { try f.build() }
+        #expect(e?.location?.relation == "s_entity_identifiers")
+        #expect(e?.location?.file == "seeds/s_entity_identifiers.csv")
+        #expect(e?.message.contains("missing required columns edge_id, identifier_value") == true)
+        #expect(e?.message.contains("it has: entity_identifier_id, event_id, entity_type, identifier_type, occurred_at") == true)
+    }
+
+    @Test func sourceWithoutItsRelation() throws {
+        let f = basicFixture()
+        try f.write()
+        try FileManager.default.removeItem(atPath: f.root + "/seeds/s_entity_traits.csv")
+        let e = #expect(throws: NexusError.self) { try f.build() }
+        #expect(e?.message.contains("s_entity_traits") == true)
+    }
+
+    @Test func modelSQLError() throws {
+        let f = basicFixture()
+        f.extraFiles["models/report.sql"] = "select * from {{ ref('nexus_entities') }} join nowhere"
+        let e = #expect(throws: NexusError.self) { try f.run() }
+        #expect(e?.location?.model == "report")
+        #expect(e?.location?.file == "models/report.sql")
+        #expect(e?.message.contains("no such table: nowhere") == true)
+    }
+
+    @Test func templateErrors() throws {
+        let f = basicFixture()
+        f.extraFiles["models/m.sql"] = "select 1 as x\n-- {{ nexus.unknown_macro(a=1) }}"
+        var e = #expect(throws: NexusError.self) { try f.run() }
+        #expect(e?.location?.file == "models/m.sql" && e?.location?.line == 2 && e?.location?.column == 7)
+        #expect(e?.message.contains("nexus.unknown_macro") == true)
+
+        f.extraFiles["models/m.sql"] = "select * from {{ ref('does_not_exist') }}"
+        e = #expect(throws: NexusError.self) { try f.run() }
+        #expect(e?.message.contains("does_not_exist") == true && e?.location?.line == 1)
+
+        f.extraFiles["models/m.sql"] = "select {{ var('missing') }}"
+        e = #expect(throws: NexusError.self) { try f.run() }
+        #expect(e?.message.contains("missing") == true)
+    }
+
+    @Test func cyclesNameTheModels() throws {
+        let f = basicFixture()
+        f.extraFiles["models/a.sql"] = "select * from {{ ref('b') }}"
+        f.extraFiles["models/b.sql"] = "select * from {{ ref('a') }}"
+        let e = #expect(throws: NexusError.self) { try f.run() }
+        #expect(e?.message.contains("cycle") == true)
+        #expect(e?.message.contains("model a") == true && e?.message.contains("model b") == true)
+    }
+
+    @Test func duplicateEventIDsAcrossSources() throws {
+        let f = basicFixture()
+        f.events.append(["e1", Fixture.ts(day: 9), "again", "test", "s", nil])
+        let e = #expect(throws: NexusError.self) { try f.run() }
+        #expect(e?.message.contains("event_id must be unique") == true)
+        #expect(e?.message.contains("e1") == true)
+    }
+
+    @Test func unreadableTimestampNamesTheRow() throws {
+        let f = basicFixture()
+        f.identifiers.append(["bad-row", "e1", "e1", "person", "email", "z@x.test", "r", "s", "yesterday", nil])
+        let e = #expect(throws: NexusError.self) { try f.run() }
+        #expect(e?.message.contains("bad-row") == true)
+        #expect(e?.message.contains("occurred_at") == true)
+        #expect(e?.location?.relation == "s_entity_identifiers")
+    }
+}
+
+/// A failed run leaves the previous build intact; a good one replaces it at once.
+struct SafetyTests {
+    @Test func failedRunLeavesThePreviousBuildIntact() throws {
+        let f = basicFixture()
+        f.extraFiles["models/people.sql"] = "{{ config(materialized='view') }}\nselect entity_id, first_name from {{ ref('nexus_entities') }} where entity_type = 'person'"
+        let w = try f.run()
+        let before = try w.strings("SELECT * FROM nexus_entities ORDER BY entity_id")
+        let peopleBefore = try w.strings("SELECT * FROM people ORDER BY entity_id")
+        #expect(before.count == 2)
+
+        // Change the data, then make a model that runs after the nexus tables fail.
+        f.event("e4", day: 4, [("email", "c@x.test")])
+        f.extraFiles["models/zz_broken.sql"] = "select * from {{ ref('people') }} where nonexistent_column = 1"
+        #expect(throws: NexusError.self) { try f.run() }
+
+        let w2 = try f.warehouse()
+        #expect(try w2.strings("SELECT * FROM nexus_entities ORDER BY entity_id") == before)
+        #expect(try w2.strings("SELECT * FROM people ORDER BY entity_id") == peopleBefore)
+        #expect(try w2.relations().filter { $0.name.hasPrefix(Runner.stagePrefix) }.isEmpty)
+
+        // Fixing the model publishes the new data.
+        f.extraFiles["models/zz_broken.sql"] = "select * from {{ ref('people') }}"
+        let w3 = try f.run()
+        #expect(try w3.count("SELECT count(*) FROM nexus_entities") == 3)
+        #expect(try w3.count("SELECT count(*) FROM zz_broken") == 3)
+    }
+
+    @Test func leftoverStagingFromAKilledRunIsCleanedUp() throws {
+        let f = basicFixture()
+        let w = try f.run()
+        try w.execute("CREATE TABLE \(Runner.stagePrefix)nexus_entities (x)")
+        _ = try f.build()
+        #expect(try f.warehouse().relations().filter { $0.name.hasPrefix(Runner.stagePrefix) }.isEmpty)
+    }
+
+    @Test func seedsReloadOnlyWhenTheirFileChanged() throws {
+        let f = basicFixture()
+        try f.write()
+        let project = try Project.load(root: f.root)
+        let w = try Runner.openWarehouse(project)
+        let r1 = SilentReporter()
+        try Runner(project: project, warehouse: w, reporter: r1, processedAt: 0).run()
+        #expect(r1.steps.filter { $0.kind == "seed" }.allSatisfy { $0.note == nil })
+
+        let r2 = SilentReporter()
+        try Runner(project: project, warehouse: w, reporter: r2, processedAt: 0).run()
+        #expect(r2.steps.filter { $0.kind == "seed" }.allSatisfy { $0.note == "unchanged" })
+
+        // Same bytes, new mtime: content hash says unchanged. New bytes: reloaded.
+        let path = f.root + "/seeds/s_events.csv"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: path)
+        let r3 = SilentReporter()
+        try Runner(project: project, warehouse: w, reporter: r3, processedAt: 0).run()
+        #expect(r3.steps.first { $0.name == "s_events" }?.note == "unchanged content")
+        try (text + "e9,2025-01-09 00:00:00,x,test,s,\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let r4 = SilentReporter()
+        try Runner(project: project, warehouse: w, reporter: r4, processedAt: 0).run()
+        #expect(r4.steps.first { $0.name == "s_events" }?.rows == 4)
+        #expect(try w.count("SELECT count(*) FROM nexus_events") == 4)
+    }
+}
+
+struct DeterminismTests {
+    func dump(_ w: SQLiteWarehouse, _ tables: [String]) throws -> [String: [[String?]]] {
+        var out: [String: [[String?]]] = [:]
+        for t in tables { out[t] = try w.strings("SELECT * FROM \"\(t)\" ORDER BY rowid") }
+        return out
+    }
+
+    @Test func sameInputsSameOutputs() throws {
+        let tables = Project.nexusRelations(entityTypes: ["person", "group"])
+        let a = basicFixture(), b = basicFixture()
+        let da = try dump(try a.run(processedAt: 42), tables)
+        let db = try dump(try b.run(processedAt: 42), tables)
+        #expect(da == db)
+        // And rebuilding in place changes nothing.
+        #expect(try dump(try a.build(processedAt: 42), tables) == da)
+    }
+}
+
+/// The bundled demo builds and shows the merges it promises.
+struct DemoTests {
+    @Test func demoShowsItsMerges() throws {
+        let dir = NSTemporaryDirectory() + "nexus-demo-" + UUID().uuidString
+        try DemoProject.write(to: dir)
+        let project = try Project.load(root: dir)
+        let w = try Runner.openWarehouse(project)
+        let reporter = SilentReporter()
+        try Runner(project: project, warehouse: w, reporter: reporter, processedAt: 0).run()
+        #expect(reporter.warnings.isEmpty)
+
+        // A chain of more than five hops is one person.
+        let chain = try #require(try w.entityID("email", "chain.walker@example.com"))
+        #expect(try w.entityID("segment_anonymous_id", "anon-chain-0") == chain)
+        let explanation = try Explainer(warehouse: w).explain(type: "email", value: "chain.walker@example.com", entityType: "person")
+        #expect(explanation.links.first { $0.identifier == "segment_anonymous_id anon-chain-0" }?.path.count == 8)
+
+        // A merge through a shared anonymous id.
+        #expect(try w.entityID("email", "lead.sam@example.com") == w.entityID("patient_id", "P0007"))
+        // Emails that differ by case and blanks meet after the source model normalises them.
+        #expect(try w.entityID("email", "carla.costa@example.com") == w.entityID("patient_id", "P0003"))
+        #expect(try w.entityID("segment_anonymous_id", "anon-0003") == w.entityID("patient_id", "P0003"))
+        // Locations are groups, with membership relationships from appointments.
+        #expect(try w.count("SELECT count(*) FROM nexus_entities WHERE entity_type = 'group'") == 6)
+        #expect(try w.count("SELECT count(*) FROM nexus_relationships WHERE relationship_type = 'membership'") > 250)
+        #expect(try w.count("SELECT count(*) FROM nexus_entities WHERE entity_type = 'person' AND location_name IS NOT NULL") == 0)
+    }
+
+    @Test func syntheticProjectBuilds() throws {
+        let dir = NSTemporaryDirectory() + "nexus-gen-" + UUID().uuidString
+        let stats = try SyntheticClinic(persons: 200).write(to: dir)
+        let project = try Project.load(root: dir)
+        let w = try Runner.openWarehouse(project)
+        try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: 0).run()
+        #expect(try w.count("SELECT count(*) FROM nexus_events") == stats.events)
+        #expect(try w.count("SELECT count(*) FROM nexus_entity_identifiers") == stats.identifiers)
+        let persons = try w.count("SELECT count(*) FROM nexus_entities WHERE entity_type = 'person'")
+        #expect(persons == 200)
+        // Written twice with the same seed, the files are identical.
+        let dir2 = NSTemporaryDirectory() + "nexus-gen-" + UUID().uuidString
+        _ = try SyntheticClinic(persons: 200).write(to: dir2)
+        for name in ["clinic_events", "clinic_entity_identifiers", "clinic_entity_traits"] {
+            #expect(FileManager.default.contentsEqual(atPath: "\(dir)/seeds/\(name).csv", andPath: "\(dir2)/seeds/\(name).csv"))
+        }
+    }
+}

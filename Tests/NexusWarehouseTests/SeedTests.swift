@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import NexusCore
+import NexusSQL
+@testable import NexusWarehouse
+
+func tempDir() -> String {
+    let d = NSTemporaryDirectory() + "nexus-test-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+struct CSVReaderTests {
+    func records(_ text: String) throws -> [[String?]] {
+        let dir = tempDir()
+        let p = dir + "/x.csv"
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        let r = try CSVReader(path: p)
+        var out: [[String?]] = []
+        while try r.next() { out.append((0..<r.fieldCount).map { r.string($0) }) }
+        return out
+    }
+
+    @Test func quotesNewlinesAndNulls() throws {
+        let rows = try records("a,b,c\r\n1,\"x, \"\"y\"\"\",\n2,\"multi\nline\",\"\"\n\n3,,z")
+        #expect(rows == [["a", "b", "c"], ["1", "x, \"y\"", nil], ["2", "multi\nline", ""], ["3", nil, "z"]])
+    }
+
+    @Test func lineNumbersCountPhysicalLines() throws {
+        let dir = tempDir()
+        let p = dir + "/x.csv"
+        try "a,b\n1,\"two\nlines\"\n3,4\n".write(toFile: p, atomically: true, encoding: .utf8)
+        let r = try CSVReader(path: p)
+        var lines: [Int] = []
+        while try r.next() { lines.append(r.line) }
+        #expect(lines == [1, 2, 4])
+    }
+
+    @Test func recordsLargerThanTheBufferAreRead() throws {
+        let big = String(repeating: "x", count: 3 << 20)
+        let rows = try records("a,b\n\"\(big)\",1\n")
+        #expect(rows[1][0]?.count == big.count)
+        #expect(rows[1][1] == "1")
+    }
+}
+
+struct SeedLoaderTests {
+    func load(_ csv: String, overrides: [String: ColumnType] = [:]) throws -> (SQLiteWarehouse, SeedLoader.Result) {
+        let dir = tempDir()
+        try csv.write(toFile: dir + "/s.csv", atomically: true, encoding: .utf8)
+        let w = try SQLiteWarehouse(path: dir + "/w.sqlite")
+        let r = try SeedLoader.load(file: dir + "/s.csv", displayPath: "seeds/s.csv", table: "s", warehouse: w, overrides: overrides)
+        return (w, r)
+    }
+
+    @Test func infersTypes() throws {
+        let (w, r) = try load("""
+            id,amount,flag,day,at,code,phone,name
+            1,1.5,true,2025-01-01,2025-01-01T10:00:00Z,007,+15551234,Ann
+            2,2,false,2025-01-02,2025-01-02 11:00:00+01:00,010,+15551235,Bob
+            """)
+        #expect(r.columns.map(\.type) == [.integer, .real, .boolean, .date, .timestamp, .text, .text, .text])
+        let rows = try w.query("SELECT id, amount, flag, at, code FROM s ORDER BY id").rows
+        #expect(rows[0] == [.integer(1), .real(1.5), .integer(1), .text("2025-01-01 10:00:00"), .text("007")])
+        #expect(rows[1][3] == .text("2025-01-02 10:00:00"))
+        let types = try w.columns(of: "s")!.map(\.declaredType)
+        #expect(types == ["INTEGER", "REAL", "BOOLEAN", "DATE", "TIMESTAMP", "TEXT", "TEXT", "TEXT"])
+    }
+
+    @Test func aLateValueThatDoesNotFitReloadsAsText() throws {
+        var csv = "n\n"
+        for i in 0..<(SeedLoader.sampleRows + 50) { csv += "\(i)\n" }
+        csv += "n/a\n"
+        let (w, r) = try load(csv)
+        #expect(r.columns[0].type == .text)
+        #expect(r.rows == SeedLoader.sampleRows + 51)
+        #expect(try w.query("SELECT count(*) FROM s WHERE n = 'n/a'").rows[0][0] == .integer(1))
+    }
+
+    @Test func overridesAreKeptAndEnforced() throws {
+        let (_, r) = try load("zip\n12345\n", overrides: ["zip": .text])
+        #expect(r.columns[0].type == .text)
+        let e = #expect(throws: NexusError.self) { _ = try load("n\n1\nx\n", overrides: ["n": .integer]) }
+        #expect(e?.location?.line == 3)
+        #expect(e?.location?.columnName == "n")
+    }
+
+    @Test func raggedRowNamesItsLine() {
+        let e = #expect(throws: NexusError.self) { _ = try load("a,b\n1,2\n3\n") }
+        #expect(e?.location?.file == "seeds/s.csv")
+        #expect(e?.location?.line == 3)
+        #expect(e?.message.contains("1 fields but the header has 2") == true)
+    }
+
+    @Test func emptyAndDuplicateHeadersAreErrors() {
+        #expect(throws: NexusError.self) { _ = try load("") }
+        #expect(throws: NexusError.self) { _ = try load("a,A\n1,2\n") }
+    }
+}
+
+struct SQLiteFunctionTests {
+    @Test func md5AndTimestamps() throws {
+        let w = try SQLiteWarehouse(path: ":memory:")
+        let r = try w.query("SELECT md5('email-alice@bs.test'), to_timestamp_ntz('2025-01-15T10:30:00Z'), to_timestamp_ntz(0), md5(NULL)").rows[0]
+        #expect(r == [.text("840d16ccb0ca0348891ce697d95c7b45"), .text("2025-01-15 10:30:00"), .text("1970-01-01 00:00:00"), .null])
+        #expect(throws: NexusError.self) { _ = try w.query("SELECT to_timestamp_ntz('soon')") }
+    }
+}
