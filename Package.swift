@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The engine's and loader's hot loops touch class-held arrays tens of millions of times;
+// dynamic exclusivity checks there cost more than the work. Release builds only.
+let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "nexus",
     platforms: [.macOS(.v13)],
@@ -17,17 +21,17 @@ let package = Package(
         // The system SQLite (Debian's libsqlite3-dev); a thin shim, as GRDB does.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // Errors with locations, timestamps, nexus ids, compact string storage.
-        .target(name: "NexusCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "NexusCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
         // nexus.yml, seeds and models on disk, the template language, the model graph.
         .target(name: "NexusProject", dependencies: ["NexusCore", "Yams"]),
         // Every SQL spelling difference between warehouses.
         .target(name: "NexusSQL", dependencies: ["NexusCore"]),
         // Executing SQL, loading seeds, reading catalogs, swapping builds.
-        .target(name: "NexusWarehouse", dependencies: ["NexusCore", "NexusSQL", "CSQLite"]),
+        .target(name: "NexusWarehouse", dependencies: ["NexusCore", "NexusSQL", "CSQLite"], swiftSettings: fast),
         // The nexus steps: identity resolution, traits, entities, participants, relationships.
-        .target(name: "NexusEngine", dependencies: ["NexusCore", "NexusSQL", "NexusWarehouse"]),
+        .target(name: "NexusEngine", dependencies: ["NexusCore", "NexusSQL", "NexusWarehouse"], swiftSettings: fast),
         // One run of a project: seeds, models and the engine, staged and swapped in atomically.
-        .target(name: "NexusBuild", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusEngine", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "NexusBuild", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusEngine"]),
         // The bundled demo project and the synthetic clinic generator.
         .target(name: "NexusScaffold", dependencies: ["NexusCore"]),
         .executableTarget(name: "nexus", dependencies: [
@@ -37,6 +41,7 @@ let package = Package(
         .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
         .testTarget(name: "NexusProjectTests", dependencies: ["NexusProject", "NexusCore"]),
         .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore"]),
+        .testTarget(name: "NexusCLITests", dependencies: ["nexus"]),
         .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
     ],
     swiftLanguageModes: [.v6]

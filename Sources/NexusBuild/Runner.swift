@@ -37,7 +37,8 @@ public final class Runner {
 
     /// Relations being rebuilt in this run (final names).
     var staged: Set<String> = []
-    var stagedViews: [(name: String, model: Model)] = []
+    /// Views built in this run, with the SQL to recreate each under its final name at the swap.
+    var stagedViews: [(name: String, finalSQL: () throws -> String)] = []
     var seedStates: [(Seed, FileState)] = []
     public private(set) var results: [StepResult] = []
 
@@ -166,11 +167,15 @@ public final class Runner {
             switch model.materialized {
             case .view:
                 try warehouse.execute("CREATE VIEW \(warehouse.dialect.quote(stage(model.name))) AS \(body)")
-                stagedViews.append((model.name, model))
+                let project = self.project, d = warehouse.dialect
+                stagedViews.append((model.name, {
+                    Runner.stripTrailingSemicolons(try Runner.render(model, project: project, dialect: d) { d.quote($0) })
+                }))
             case .table:
                 rows = try warehouse.createTable(stage(model.name), as: body)
             }
         } catch let e as NexusError {
+            if e.code == "contract" { throw e.adding(model: model.name, file: model.file) }
             throw NexusError("sql", "model failed: \(e.message)", at: SourceLocation(file: model.file, model: model.name))
         }
         staged.insert(model.name)
@@ -203,13 +208,19 @@ public final class Runner {
                                    entityTypes: (s.entities?.isEmpty ?? true) ? nil : s.entities)
             }
         }
+        // The four core relations are views over the sources: the engine reads them once, and
+        // copying tens of millions of rows into tables would double the build's writes.
+        let d = warehouse.dialect
         for kind in SourceContract.Kind.allCases {
             let t0 = now()
-            let rows = try warehouse.transaction {
-                try core.build(kind: kind, inputs: inputs(kind), table: stage(kind.coreTable), processedAt: kind == .events ? processedAt : nil)
-            }
+            let ins = inputs(kind)
+            let sql = try core.unionSQL(kind: kind, inputs: ins, processedAt: kind == .events ? processedAt : nil)
+            try warehouse.execute("CREATE VIEW \(d.quote(stage(kind.coreTable))) AS \(sql)")
+            let finalInputs = ins.map { i -> SourceInput in var f = i; f.physicalName = i.relation; return f }
+            let pat = processedAt
+            stagedViews.append((kind.coreTable, { try core.unionSQL(kind: kind, inputs: finalInputs, processedAt: kind == .events ? pat : nil) }))
             staged.insert(kind.coreTable)
-            record(StepResult(kind: "nexus", name: kind.coreTable, rows: rows, seconds: now() - t0, note: nil))
+            record(StepResult(kind: "nexus", name: kind.coreTable, rows: nil, seconds: now() - t0, note: "view over \(ins.count) source relation(s)"))
         }
         for name in project.nexusRelations { staged.insert(name) }
         let context = EngineContext(
@@ -241,8 +252,7 @@ public final class Runner {
                 try warehouse.execute("ALTER TABLE \(d.quote(stage(name))) RENAME TO \(d.quote(name))")
             }
             for v in stagedViews {
-                let sql = try Runner.render(v.model, project: project, dialect: d) { d.quote($0) }
-                try warehouse.execute("CREATE VIEW \(d.quote(v.name)) AS \(Runner.stripTrailingSemicolons(sql))")
+                try warehouse.execute("CREATE VIEW \(d.quote(v.name)) AS \(try v.finalSQL())")
             }
             for (seed, state) in seedStates {
                 try warehouse.execute("""

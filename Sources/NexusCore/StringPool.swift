@@ -2,14 +2,20 @@
 ///
 /// The engine holds tens of millions of identifiers, edge ids and event ids; as Swift
 /// `String`s each would be a heap object. Here each costs its bytes plus about 16 bytes.
-public struct StringPool: Sendable {
-    private var bytes: [UInt8] = []
+public final class StringPool: @unchecked Sendable {
+    // Raw storage, so that a string's bytes stay at one address until the pool grows:
+    // writers can hand them to SQLite without copying.
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var storageCapacity: Int
+    private var used = 0
     private var ends: [Int] = []
     private var hashes: [UInt32] = []
     private var table: [Int32]
     private var mask: Int
 
     public init(capacity: Int = 1024) {
+        storageCapacity = max(64, capacity * 16)
+        storage = UnsafeMutablePointer<UInt8>.allocate(capacity: storageCapacity)
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
         table = [Int32](repeating: -1, count: cap)
@@ -18,11 +24,13 @@ public struct StringPool: Sendable {
         hashes.reserveCapacity(capacity)
     }
 
+    deinit { storage.deallocate() }
+
     /// Number of distinct strings.
     public var count: Int { ends.count }
 
     /// Bytes held, for memory reports.
-    public var byteCount: Int { bytes.count }
+    public var byteCount: Int { used }
 
     @inline(__always)
     static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
@@ -51,12 +59,12 @@ public struct StringPool: Sendable {
         let s = start(id), e = ends[id]
         guard e - s == p.count else { return false }
         if p.count == 0 { return true }
-        return bytes.withUnsafeBytes { all in memcmp(all.baseAddress! + s, p.baseAddress!, p.count) == 0 }
+        return memcmp(storage + s, p.baseAddress!, p.count) == 0
     }
 
     /// The id of these bytes, adding them when new.
     @inline(__always)
-    public mutating func intern(_ p: UnsafeRawBufferPointer) -> Int32 {
+    public func intern(_ p: UnsafeRawBufferPointer) -> Int32 {
         let h = StringPool.hash(p)
         var slot = Int(truncatingIfNeeded: h) & mask
         let h32 = UInt32(truncatingIfNeeded: h >> 32)
@@ -67,8 +75,18 @@ public struct StringPool: Sendable {
             slot = (slot + 1) & mask
         }
         let id = Int32(ends.count)
-        bytes.append(contentsOf: p)
-        ends.append(bytes.count)
+        if used + p.count > storageCapacity {
+            var cap = storageCapacity * 2
+            while cap < used + p.count { cap *= 2 }
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+            bigger.update(from: storage, count: used)
+            storage.deallocate()
+            storage = bigger
+            storageCapacity = cap
+        }
+        if p.count > 0 { (storage + used).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count) }
+        used += p.count
+        ends.append(used)
         hashes.append(h32)
         table[slot] = id
         if ends.count * 2 > table.count { grow() }
@@ -76,7 +94,7 @@ public struct StringPool: Sendable {
     }
 
     /// The id of a Swift string, adding it when new.
-    public mutating func intern(_ s: String) -> Int32 {
+    public func intern(_ s: String) -> Int32 {
         var s = s
         return s.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
     }
@@ -100,14 +118,14 @@ public struct StringPool: Sendable {
         return s.withUTF8 { find(UnsafeRawBufferPointer($0)) }
     }
 
-    private mutating func grow() {
+    private func grow() {
         let cap = table.count * 2
         var t = [Int32](repeating: -1, count: cap)
         let m = cap - 1
         // Rehash from the stored bytes: hashes hold only the high half.
         for id in 0..<ends.count {
             let s = start(id), e = ends[id]
-            let h = bytes.withUnsafeBytes { StringPool.hash(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+            let h = StringPool.hash(UnsafeRawBufferPointer(start: storage + s, count: e - s))
             var slot = Int(truncatingIfNeeded: h) & m
             while t[slot] >= 0 { slot = (slot + 1) & m }
             t[slot] = Int32(id)
@@ -119,8 +137,14 @@ public struct StringPool: Sendable {
     /// Calls `body` with the bytes of string `id`.
     @inline(__always)
     public func withBytes<R>(_ id: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(bytes(id))
+    }
+
+    /// The bytes of string `id`; valid until the next `intern` that adds a string.
+    @inline(__always)
+    public func bytes(_ id: Int32) -> UnsafeRawBufferPointer {
         let s = start(Int(id)), e = ends[Int(id)]
-        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+        return UnsafeRawBufferPointer(start: storage + s, count: e - s)
     }
 
     /// String `id` as a Swift string.
@@ -134,10 +158,8 @@ public struct StringPool: Sendable {
         if a == b { return 0 }
         let sa = start(Int(a)), ea = ends[Int(a)], sb = start(Int(b)), eb = ends[Int(b)]
         let la = ea - sa, lb = eb - sb
-        let c = bytes.withUnsafeBytes { all -> Int32 in
-            let n = min(la, lb)
-            return n == 0 ? 0 : memcmp(all.baseAddress! + sa, all.baseAddress! + sb, n)
-        }
+        let n = min(la, lb)
+        let c = n == 0 ? 0 : memcmp(storage + sa, storage + sb, n)
         if c != 0 { return Int(c) }
         return la - lb
     }

@@ -110,6 +110,12 @@ public enum Timestamp {
     /// Writes the canonical form into `out` (26 bytes suffice) and returns its length.
     @inline(__always)
     public static func write(_ micros: Int64, into out: inout [UInt8]) -> Int {
+        out.withUnsafeMutableBufferPointer { write(micros, into: $0.baseAddress!) }
+    }
+
+    /// Writes the canonical form at `out` (26 bytes suffice) and returns its length.
+    @inline(__always)
+    public static func write(_ micros: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
         var secs = micros / 1_000_000
         var frac = micros % 1_000_000
         if frac < 0 { frac += 1_000_000; secs -= 1 }

@@ -44,42 +44,45 @@ public struct CoreTables {
         return have
     }
 
-    /// Creates `table` and fills it with the union of `inputs`; returns the row count.
-    @discardableResult
-    public func build(kind: SourceContract.Kind, inputs: [SourceInput], table: String, processedAt: Int64?) throws -> Int {
+    /// The SELECT that unions `inputs` into one core relation with the contract's columns and types.
+    ///
+    /// A source column already of the right declared type is selected as it is (so a view
+    /// keeps its type); anything else is converted and checked row by row, with errors that
+    /// name the relation, the row's key and the column.
+    public func unionSQL(kind: SourceContract.Kind, inputs: [SourceInput], processedAt: Int64?) throws -> String {
         let d = warehouse.dialect
         var columns = kind.columns
         if kind == .events { columns.append(ContractColumn("_processed_at", .timestamp)) }
-        let ddl = columns.map { "\(d.quote($0.name)) \(d.typeName($0.type))" }.joined(separator: ", ")
-        try warehouse.execute("DROP TABLE IF EXISTS \(d.quote(table))")
-        try warehouse.execute("CREATE TABLE \(d.quote(table)) (\(ddl))")
-        var total = 0
+        var selects: [String] = []
         for input in inputs {
             let have = try check(input, kind: kind)
+            let declared = Dictionary((try warehouse.columns(of: input.physicalName) ?? []).map { ($0.name.lowercased(), ColumnType(declared: $0.declaredType)) }, uniquingKeysWith: { a, _ in a })
+            let rawDeclared = Dictionary((try warehouse.columns(of: input.physicalName) ?? []).map { ($0.name.lowercased(), $0.declaredType.uppercased()) }, uniquingKeysWith: { a, _ in a })
             let key = d.quote(kind.keyColumn)
             let exprs: [String] = columns.map { c in
-                if c.name == "_processed_at" {
-                    return processedAt.map { d.literal(Timestamp.format($0)) } ?? "NULL"
-                }
-                guard have.contains(c.name) else { return "NULL" }
                 let q = d.quote(c.name)
+                if c.name == "_processed_at" {
+                    return "\(processedAt.map { d.literal(Timestamp.format($0)) } ?? "NULL") AS \(q)"
+                }
+                guard have.contains(c.name) else { return "NULL AS \(q)" }
+                let same = rawDeclared[c.name] == d.typeName(c.type).uppercased() && declared[c.name] == c.type
+                if same { return "\(q) AS \(q)" }
                 switch c.type {
-                case .timestamp, .date: return d.checkedTimestamp(q, relation: input.relation, column: c.name, key: key)
-                case .boolean: return d.checkedBoolean(q, relation: input.relation, column: c.name, key: key)
-                case .real: return d.castReal(q)
-                default: return d.castText(q)
+                case .timestamp, .date: return "\(d.checkedTimestamp(q, relation: input.relation, column: c.name, key: key)) AS \(q)"
+                case .boolean: return "\(d.checkedBoolean(q, relation: input.relation, column: c.name, key: key)) AS \(q)"
+                case .real: return "\(d.castReal(q)) AS \(q)"
+                default: return "\(d.castText(q)) AS \(q)"
                 }
             }
-            var sql = "INSERT INTO \(d.quote(table)) (\(columns.map { d.quote($0.name) }.joined(separator: ", "))) SELECT \(exprs.joined(separator: ", ")) FROM \(d.quote(input.physicalName))"
+            var sql = "SELECT \(exprs.joined(separator: ", ")) FROM \(d.quote(input.physicalName))"
             if let types = input.entityTypes, kind == .identifiers || kind == .traits {
                 sql += " WHERE entity_type IN (\(types.map { d.literal($0) }.joined(separator: ", ")))"
             }
-            do {
-                total += try warehouse.executeCounting(sql)
-            } catch let e as NexusError {
-                throw NexusError("contract", e.message, at: SourceLocation(file: input.file, relation: input.relation))
-            }
+            selects.append(sql)
         }
-        return total
+        if selects.isEmpty {
+            return "SELECT " + columns.map { "NULL AS \(d.quote($0.name))" }.joined(separator: ", ") + " WHERE 1 = 0"
+        }
+        return selects.joined(separator: "\nUNION ALL\n")
     }
 }

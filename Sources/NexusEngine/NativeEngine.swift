@@ -54,6 +54,11 @@ public final class NativeEngine: NexusEngine {
     let scratch = Scratch()
 
     public func run(_ context: EngineContext, warehouse: any Warehouse) throws {
+        // The native engine reads and writes SQLite's own cursors and statements; warehouses
+        // that are servers run the same steps as SQL instead.
+        guard let warehouse = warehouse as? SQLiteWarehouse else {
+            throw NexusError("engine", "the native engine runs on the embedded SQLite warehouse")
+        }
         etypes = context.entityTypes
         for t in etypes { _ = etypePool.intern(t) }
         var prefixes: [String: String] = [:]
@@ -109,14 +114,14 @@ public final class NativeEngine: NexusEngine {
     // MARK: reading
 
     @inline(__always)
-    func timestamp(_ row: any RowCursor, _ i: Int) -> Int64 {
+    func timestamp(_ row: BatchRow, _ i: Int) -> Int64 {
         if row.isNull(i) { return NativeEngine.missing }
         return row.withBytes(i) { Timestamp.parse($0) } ?? NativeEngine.missing
     }
 
-    func readEvents(_ w: any Warehouse, _ table: String) throws {
+    func readEvents(_ w: SQLiteWarehouse, _ table: String) throws {
         var duplicates: [String] = []
-        try w.stream("SELECT event_id, occurred_at, source FROM \(w.dialect.quote(table))") { row in
+        try w.scanPipelined("SELECT event_id, occurred_at, source FROM \(w.dialect.quote(table))") { row in
             if row.isNull(0) {
                 throw NexusError("contract", "an event has a NULL event_id (source \(row.string(2) ?? "NULL"))", at: SourceLocation(relation: "nexus_events", columnName: "event_id"))
             }
@@ -160,7 +165,7 @@ public final class NativeEngine: NexusEngine {
 
     /// Builds `[etype][identifier_type]\0[identifier_value]` in scratch.
     @inline(__always)
-    func nodeKey(_ etype: Int, _ row: any RowCursor, type ti: Int, value vi: Int) {
+    func nodeKey(_ etype: Int, _ row: BatchRow, type ti: Int, value vi: Int) {
         scratch.bytes.removeAll(keepingCapacity: true)
         scratch.bytes.append(UInt8(etype))
         row.withBytes(ti) { scratch.bytes.append(contentsOf: $0) }
@@ -168,15 +173,15 @@ public final class NativeEngine: NexusEngine {
         row.withBytes(vi) { scratch.bytes.append(contentsOf: $0) }
     }
 
-    func etypeIndex(_ row: any RowCursor, _ i: Int) -> Int? {
+    func etypeIndex(_ row: BatchRow, _ i: Int) -> Int? {
         if row.isNull(i) { return nil }
         return row.withBytes(i) { etypePool.find($0) }.map(Int.init)
     }
 
-    func readIdentifiers(_ w: any Warehouse, _ table: String, _ context: EngineContext) throws {
+    func readIdentifiers(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws {
         var unknownTypes: [String: Int] = [:]
         var nullValues = 0
-        try w.stream("SELECT entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, _ingested_at FROM \(w.dialect.quote(table))") { row in
+        try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, _ingested_at FROM \(w.dialect.quote(table))") { row in
             guard let et = etypeIndex(row, 0) else {
                 unknownTypes[row.string(0) ?? "NULL", default: 0] += 1
                 return
@@ -290,16 +295,16 @@ public final class NativeEngine: NexusEngine {
     // MARK: writing helpers
 
     @inline(__always)
-    func bindTimestamp(_ w: any BulkWriter, _ i: Int, _ micros: Int64) {
+    func bindTimestamp(_ w: BatchSink, _ i: Int, _ micros: Int64) {
         if micros == NativeEngine.missing || micros == Int64.max { w.bindNull(i); return }
         let n = Timestamp.write(micros, into: &scratch.ts)
         scratch.ts.withUnsafeBytes { w.bind(i, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
     }
 
     @inline(__always)
-    func bindPool(_ w: any BulkWriter, _ i: Int, _ pool: StringPool, _ id: Int32) {
+    func bindPool(_ w: BatchSink, _ i: Int, _ pool: StringPool, _ id: Int32) {
         if id < 0 { w.bindNull(i); return }
-        pool.withBytes(id) { w.bind(i, bytes: $0) }
+        w.bindStatic(i, bytes: pool.bytes(id))
     }
 
     /// Builds md5 input from byte parts joined by '-', NULL parts spelled as dbt_utils does.
@@ -315,7 +320,7 @@ public final class NativeEngine: NexusEngine {
         scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &out) }
     }
 
-    func create(_ w: any Warehouse, _ table: String, _ columns: [(String, ColumnType)]) throws {
+    func create(_ w: SQLiteWarehouse, _ table: String, _ columns: [(String, ColumnType)]) throws {
         let d = w.dialect
         try w.execute("DROP TABLE IF EXISTS \(d.quote(table))")
         try w.execute("CREATE TABLE \(d.quote(table)) (\(columns.map { "\(d.quote($0.0)) \(d.typeName($0.1))" }.joined(separator: ", ")))")
@@ -323,7 +328,7 @@ public final class NativeEngine: NexusEngine {
 
     // MARK: mapping
 
-    func writeMapping(_ w: any Warehouse, _ table: String, etype: Int, _ context: EngineContext) throws -> Int {
+    func writeMapping(_ w: SQLiteWarehouse, _ table: String, etype: Int, _ context: EngineContext) throws -> Int {
         let type = etypes[etype]
         let cols: [(String, ColumnType)] = [
             ("\(type)_identifier_id", .text), ("\(type)_id", .text), ("event_id", .text),
@@ -337,7 +342,7 @@ public final class NativeEngine: NexusEngine {
         var id = [UInt8]()
         var typeBytes = [UInt8](), valueBytes = [UInt8]()
         try w.transaction {
-            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+            try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for n in 0..<nodes.count where Int(nodeEType[n]) == etype {
                     let e = entityOfNode[n]
                     typeBytes.removeAll(keepingCapacity: true); valueBytes.removeAll(keepingCapacity: true)
@@ -393,7 +398,7 @@ public final class NativeEngine: NexusEngine {
         String(raw.lowercased().map { $0 == " " ? "_" : $0 })
     }
 
-    func readTraits(_ w: any Warehouse, _ table: String, _ context: EngineContext) throws -> Traits {
+    func readTraits(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws -> Traits {
         var t = Traits()
         var rawNames = StringPool(capacity: 256)
         var rawToName: [Int32] = []
@@ -403,7 +408,7 @@ public final class NativeEngine: NexusEngine {
         var slot: [Int64: Int32] = [:]
         var dropped: [String: Int] = [:]
         var unknownTypes = 0
-        try w.stream("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
+        try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
             guard let et = etypeIndex(row, 0) else { unknownTypes += 1; return }
             if row.isNull(4) || row.isNull(3) || row.isNull(1) || row.isNull(2) { return }
             if row.withBytes(4, { $0.isEmpty }) { return }
@@ -496,7 +501,7 @@ public final class NativeEngine: NexusEngine {
         return t
     }
 
-    func writeResolvedTraits(_ w: any Warehouse, _ table: String, _ t: Traits, _ context: EngineContext) throws -> Int {
+    func writeResolvedTraits(_ w: SQLiteWarehouse, _ table: String, _ t: Traits, _ context: EngineContext) throws -> Int {
         let cols: [(String, ColumnType)] = [
             ("entity_trait_id", .text), ("entity_id", .text), ("entity_type", .text), ("trait_name", .text),
             ("trait_value", .text), ("occurred_at", .timestamp), ("realtime_processed", .boolean),
@@ -506,7 +511,7 @@ public final class NativeEngine: NexusEngine {
         var id = [UInt8]()
         let nameBytes = t.names.map { Array($0.utf8) }
         try w.transaction {
-            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+            try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for k in t.order {
                     let i = Int(k)
                     let e = t.winnerEntity[i]
@@ -540,7 +545,7 @@ public final class NativeEngine: NexusEngine {
         var lastMerged: [Int64]
     }
 
-    func writeParticipants(_ w: any Warehouse, _ table: String, _ context: EngineContext) throws -> Interactions {
+    func writeParticipants(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws -> Interactions {
         let entityCount = entityRep.count
         var inter = Interactions(first: [Int64](repeating: Int64.max, count: entityCount),
                                  last: [Int64](repeating: NativeEngine.missing, count: entityCount),
@@ -587,7 +592,7 @@ public final class NativeEngine: NexusEngine {
         let count = canPack ? packed.count : triples.count
         let emask: UInt64 = (1 << UInt64(nb)) - 1, rmask: UInt64 = (1 << UInt64(rb)) - 1
         try w.transaction {
-            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+            try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 var previous: (Int32, Int32, Int32) = (-1, -1, -2)
                 for k in 0..<count {
                     let triple: (Int32, Int32, Int32)
@@ -616,7 +621,7 @@ public final class NativeEngine: NexusEngine {
 
     // MARK: entities
 
-    func writeEntities(_ w: any Warehouse, _ table: String, _ t: Traits, _ inter: Interactions, _ context: EngineContext) throws -> Int {
+    func writeEntities(_ w: SQLiteWarehouse, _ table: String, _ t: Traits, _ inter: Interactions, _ context: EngineContext) throws -> Int {
         let sortedNames = t.names.sorted()
         var cols: [(String, ColumnType)] = [("entity_id", .text), ("entity_type", .text)]
         cols += sortedNames.map { ($0, ColumnType.text) }
@@ -636,7 +641,7 @@ public final class NativeEngine: NexusEngine {
         let traitBase = 2
         let tail = traitBase + sortedNames.count
         try w.transaction {
-            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+            try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 var cursor = 0
                 for e32 in entityOrder {
                     let e = Int(e32)
@@ -675,12 +680,12 @@ public final class NativeEngine: NexusEngine {
         var direction: String?, isActive: Int64?
     }
 
-    func writeRelationships(_ w: any Warehouse, _ input: String, _ table: String, _ context: EngineContext) throws -> Int {
+    func writeRelationships(_ w: SQLiteWarehouse, _ input: String, _ table: String, _ context: EngineContext) throws -> Int {
         var relTypes = StringPool(capacity: 16)
         var groups: [RelationshipKey: Int] = [:]
         var rels: [Relationship] = []
         var unresolved = 0
-        func resolve(_ row: any RowCursor, value: Int, type: Int, etype: Int) -> Int32? {
+        func resolve(_ row: BatchRow, value: Int, type: Int, etype: Int) -> Int32? {
             guard let et = etypeIndex(row, etype), !row.isNull(value), !row.isNull(type) else { return nil }
             nodeKey(et, row, type: type, value: value)
             guard let node = scratch.bytes.withUnsafeBytes({ nodes.find($0) }) else { return nil }
@@ -693,7 +698,7 @@ public final class NativeEngine: NexusEngine {
                    relationship_declaration_id
             FROM \(w.dialect.quote(input))
             """
-        try w.stream(sql) { row in
+        try w.scanPipelined(sql) { row in
             guard let a = resolve(row, value: 0, type: 1, etype: 2), let b = resolve(row, value: 4, type: 5, etype: 6), !row.isNull(8) else {
                 unresolved += 1
                 return
@@ -749,7 +754,7 @@ public final class NativeEngine: NexusEngine {
         let prefix = Array(NexusID.prefix(for: "relationship").utf8)
         var id = [UInt8]()
         try w.transaction {
-            try w.bulkInsert(into: table, columns: cols.map(\.0)) { ins in
+            try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for key in keys {
                     let r = rels[groups[key]!]
                     hashID(prefix, [(entityIDs, key.a), (entityIDs, key.b), (relTypes, key.type)], into: &id)

@@ -112,6 +112,18 @@ public struct Project: Sendable {
         var tags: [String] = []
         var warnings: [String] = []
         var sawConfig = false
+        // Bare names (`{{ this }}`, `{{ target.name }}`) are dbt context nexus does not have.
+        func checkNames(_ e: TemplateExpr, _ at: SourceLocation) throws {
+            switch e {
+            case .name(let parts):
+                throw NexusError("template", "unknown name '\(parts.joined(separator: "."))': templates take literals and calls such as ref('m') and var('x')", at: at)
+            case .call(let c): try c.args.forEach { try checkNames($0, c.location) }; try c.kwargs.forEach { try checkNames($0.1, c.location) }
+            case .list(let l): try l.forEach { try checkNames($0, at) }
+            case .dict(let d): try d.forEach { try checkNames($0.1, at) }
+            case .literal: break
+            }
+        }
+        for segment in template.segments { if case .expression(let e, let at) = segment { try checkNames(e, at) } }
         for call in template.calls {
             guard known.contains(call.name) else {
                 throw NexusError("template", "unknown function or macro '\(call.name)' (known: \(known.sorted().joined(separator: ", ")))", at: call.location)

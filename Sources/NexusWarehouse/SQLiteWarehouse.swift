@@ -1,4 +1,5 @@
 import CSQLite
+import Foundation
 import NexusCore
 import NexusSQL
 
@@ -26,7 +27,9 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         self.path = path
         sqlite3_busy_timeout(db, 10_000)
         SQLiteFunctions.register(on: db)
+        // Larger pages suit a warehouse (long scans, bulk appends); it only applies to a new file.
         try execute("""
+            PRAGMA page_size=65536;
             PRAGMA journal_mode=DELETE;
             PRAGMA synchronous=NORMAL;
             PRAGMA cache_size=-262144;
@@ -39,7 +42,23 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     var lastError: String { String(cString: sqlite3_errmsg(db)) }
 
     func fail(_ sql: String) -> NexusError {
-        NexusError("sql", lastError)
+        SQLiteWarehouse.error(lastError)
+    }
+
+    /// An error from SQLite; a row error raised by nexus's own SQL functions
+    /// (`relation R, row K, column C: message`) keeps its location.
+    static func error(_ message: String) -> NexusError {
+        let parts = message.split(separator: ":", maxSplits: 1).map(String.init)
+        if parts.count == 2, parts[0].hasPrefix("relation ") {
+            var loc = SourceLocation()
+            for field in parts[0].components(separatedBy: ", ") {
+                if field.hasPrefix("relation ") { loc.relation = String(field.dropFirst(9)) }
+                else if field.hasPrefix("row ") { loc.row = String(field.dropFirst(4)) }
+                else if field.hasPrefix("column ") { loc.columnName = String(field.dropFirst(7)) }
+            }
+            if loc.relation != nil { return NexusError("contract", parts[1].trimmingCharacters(in: .whitespaces), at: loc) }
+        }
+        return NexusError("sql", message)
     }
 
     public func execute(_ sql: String) throws {
@@ -47,7 +66,7 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         if sqlite3_exec(db, sql, nil, nil, &err) != SQLITE_OK {
             let msg = err.map { String(cString: $0) } ?? lastError
             sqlite3_free(err)
-            throw NexusError("sql", msg)
+            throw SQLiteWarehouse.error(msg)
         }
     }
 
@@ -227,6 +246,14 @@ public struct SQLiteBulkWriter: BulkWriter {
     @inline(__always) public func bind(_ i: Int, bytes: UnsafeRawBufferPointer) {
         if let base = bytes.baseAddress {
             sqlite3_bind_text(stmt, Int32(i + 1), base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), SQLITE_TRANSIENT_PTR)
+        } else {
+            sqlite3_bind_text(stmt, Int32(i + 1), "", 0, SQLITE_TRANSIENT_PTR)
+        }
+    }
+    /// Binds bytes that stay valid and unchanged until `insertRow()` returns, without copying them.
+    @inline(__always) public func bindStatic(_ i: Int, bytes: UnsafeRawBufferPointer) {
+        if let base = bytes.baseAddress {
+            sqlite3_bind_text(stmt, Int32(i + 1), base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
         } else {
             sqlite3_bind_text(stmt, Int32(i + 1), "", 0, SQLITE_TRANSIENT_PTR)
         }

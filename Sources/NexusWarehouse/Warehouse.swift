@@ -19,6 +19,8 @@ public protocol BulkWriter {
     func bind(_ i: Int, _ v: Int64)
     func bind(_ i: Int, _ v: Double)
     func bind(_ i: Int, bytes: UnsafeRawBufferPointer)
+    /// Binds bytes that stay valid and unchanged until `insertRow()` returns, without copying them.
+    func bindStatic(_ i: Int, bytes: UnsafeRawBufferPointer)
     func bind(_ i: Int, _ v: String?)
     func bind(_ i: Int, _ v: SQLValue)
     /// Inserts the bound row and clears the bindings.

@@ -99,8 +99,9 @@ struct BadInputTests {
         let f = basicFixture()
         f.identifiers.append(["bad-row", "e1", "e1", "person", "email", "z@x.test", "r", "s", "yesterday", nil])
         let e = #expect(throws: NexusError.self) { try f.run() }
-        #expect(e?.message.contains("bad-row") == true)
-        #expect(e?.message.contains("occurred_at") == true)
+        #expect(e?.location?.row == "bad-row")
+        #expect(e?.location?.columnName == "occurred_at")
+        #expect(e?.description.contains("cannot read 'yesterday' as a timestamp") == true)
         #expect(e?.location?.relation == "s_entity_identifiers")
     }
 }

@@ -22,7 +22,11 @@ public final class CSVReader {
 
     /// Line on which the current record starts (1-based).
     public private(set) var line = 0
-    private var scratch: [UInt8] = []
+    // Field bytes of the current record, in storage that does not move while the record is
+    // current, so a loader can bind them to SQLite without copying.
+    private var scratch: UnsafeMutablePointer<UInt8>
+    private var scratchCapacity = 1 << 16
+    private var scratchCount = 0
     private var ends: [Int] = []
     private var quotedFlags: [Bool] = []
 
@@ -33,9 +37,46 @@ public final class CSVReader {
         file = f
         self.path = displayPath ?? path
         buf = [UInt8](repeating: 0, count: 1 << 20)
+        scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 1 << 16)
     }
 
-    deinit { fclose(file) }
+    deinit {
+        fclose(file)
+        scratch.deallocate()
+    }
+
+    @inline(__always) private func append(_ c: UInt8) {
+        if scratchCount == scratchCapacity { growScratch(scratchCount + 1) }
+        scratch[scratchCount] = c
+        scratchCount += 1
+    }
+
+    @inline(__always) private func append(_ p: UnsafeBufferPointer<UInt8>) {
+        if scratchCount + p.count > scratchCapacity { growScratch(scratchCount + p.count) }
+        if p.count > 0 { (scratch + scratchCount).update(from: p.baseAddress!, count: p.count) }
+        scratchCount += p.count
+    }
+
+    private func growScratch(_ need: Int) {
+        var cap = scratchCapacity * 2
+        while cap < need { cap *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+        bigger.update(from: scratch, count: scratchCount)
+        scratch.deallocate()
+        scratch = bigger
+        scratchCapacity = cap
+    }
+
+    /// True when every byte of the current record is ASCII (then it is valid UTF-8).
+    public var recordIsASCII: Bool {
+        var i = 0
+        while i + 8 <= scratchCount {
+            if UnsafeRawPointer(scratch + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < scratchCount { if scratch[i] >= 0x80 { return false }; i += 1 }
+        return true
+    }
 
     /// Number of fields in the current record.
     public var fieldCount: Int { ends.count }
@@ -51,9 +92,14 @@ public final class CSVReader {
     /// Calls `body` with the bytes of field `i`.
     @inline(__always)
     public func withField<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(field(i))
+    }
+
+    /// The bytes of field `i`; valid until the next call to `next()`.
+    @inline(__always)
+    public func field(_ i: Int) -> UnsafeRawBufferPointer {
         let s = i == 0 ? 0 : ends[i - 1]
-        let e = ends[i]
-        return try scratch.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+        return UnsafeRawBufferPointer(start: scratch + s, count: ends[i] - s)
     }
 
     /// Field `i` as a string, nil when NULL.
@@ -106,7 +152,7 @@ public final class CSVReader {
     private enum ParseResult { case needMore, blank, record }
 
     private func parseRecord() throws -> ParseResult {
-        scratch.removeAll(keepingCapacity: true)
+        scratchCount = 0
         ends.removeAll(keepingCapacity: true)
         quotedFlags.removeAll(keepingCapacity: true)
         var lines = 0
@@ -129,18 +175,19 @@ public final class CSVReader {
                             if eof { throw error("unterminated quoted field", line: startLine) }
                             return (.needMore, pos)
                         }
-                        let c = b[i]
-                        if c == 34 {
+                        if b[i] == 34 {
                             guard i + 1 < end || eof else { return (.needMore, pos) }
-                            if i + 1 < end && b[i + 1] == 34 { scratch.append(34); i += 2; continue }
+                            if i + 1 < end && b[i + 1] == 34 { append(34); i += 2; continue }
                             i += 1
                             break
                         }
-                        if c == 10 { lines += 1 }
-                        scratch.append(c)
-                        i += 1
+                        // Copy the run up to the next quote in one go.
+                        var j = i
+                        while j < end && b[j] != 34 { if b[j] == 10 { lines += 1 }; j += 1 }
+                        append(UnsafeBufferPointer(rebasing: b[i..<j]))
+                        i = j
                     }
-                    ends.append(scratch.count)
+                    ends.append(scratchCount)
                     quotedFlags.append(true)
                     if i < end, b[i] != 44, b[i] != 10, b[i] != 13 {
                         throw error("unexpected character after a closing quote", line: startLine + lines)
@@ -153,8 +200,8 @@ public final class CSVReader {
                         i += 1
                     }
                     if i >= end && !eof { return (.needMore, pos) }
-                    scratch.append(contentsOf: UnsafeBufferPointer(rebasing: b[s..<i]))
-                    ends.append(scratch.count)
+                    append(UnsafeBufferPointer(rebasing: b[s..<i]))
+                    ends.append(scratchCount)
                     quotedFlags.append(false)
                 }
                 // After a field.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NexusCore
 import NexusSQL
 
@@ -82,9 +85,12 @@ public struct SeedLoader {
 
         var rows = 0
         var demoted = false
+        var tracking = false
         var scratch = [UInt8](repeating: 0, count: 32)
-        try warehouse.transaction {
-            try warehouse.bulkInsertFast(into: table, columns: header) { w in
+        let tsBuffers = (0..<n).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: 32) }
+        defer { tsBuffers.forEach { $0.deallocate() } }
+        do {
+            try warehouse.insertPipelined(into: table, columns: header) { w in
                 for row in sample {
                     for i in 0..<n {
                         guard var v = row[i] else { w.bindNull(i); continue }
@@ -94,24 +100,30 @@ public struct SeedLoader {
                     try w.insertRow()
                     rows += 1
                 }
+                if demoted { tracking = true }
                 while more, try reader.next() {
                     try checkWidth(reader, n, displayPath)
+                    if !reader.recordIsASCII {
+                        for i in 0..<n { try validateUTF8(reader, i, displayPath, header[i]) }
+                    }
                     for i in 0..<n {
-                        try validateUTF8(reader, i, displayPath, header[i])
                         if reader.isNull(i) { w.bindNull(i); continue }
-                        let ok = reader.withField(i) { bytes -> Bool in
+                        let bytes = reader.field(i)
+                        if tracking { observed[i].observe(bytes) }
+                        if bindStable(w, i, bytes, types[i], tsBuffers[i]) { continue }
+                        if fixed[i] {
+                            let value = reader.string(i) ?? ""
+                            throw NexusError("csv", "value '\(value)' is not a \(types[i].rawValue), the type nexus.yml declares for it",
+                                             at: SourceLocation(file: displayPath, line: reader.line, columnName: header[i]))
+                        }
+                        if !tracking {
+                            // Every value so far fitted its column's type; start recording shapes.
+                            tracking = true
+                            for k in 0..<n { observed[k].include(types[k]) }
                             observed[i].observe(bytes)
-                            return bind(w, i, bytes, types[i], &scratch)
                         }
-                        if !ok {
-                            if fixed[i] {
-                                let value = reader.string(i) ?? ""
-                                throw NexusError("csv", "value '\(value)' is not a \(types[i].rawValue), the type nexus.yml declares for it",
-                                                 at: SourceLocation(file: displayPath, line: reader.line, columnName: header[i]))
-                            }
-                            demoted = true
-                            reader.withField(i) { w.bind(i, bytes: $0) }
-                        }
+                        demoted = true
+                        w.bindStatic(i, bytes: bytes)
                     }
                     try w.insertRow()
                     rows += 1
@@ -142,9 +154,38 @@ public struct SeedLoader {
         if !ok { throw NexusError("csv", "value is not valid UTF-8", at: SourceLocation(file: path, line: reader.line, columnName: column)) }
     }
 
+    /// Binds one value converted to its column type without copying it (the reader's field and
+    /// `buffer` stay put until the row is inserted); false when it does not fit that type.
+    @inline(__always)
+    static func bindStable(_ w: BatchSink, _ i: Int, _ b: UnsafeRawBufferPointer, _ type: ColumnType, _ buffer: UnsafeMutablePointer<UInt8>) -> Bool {
+        switch type {
+        case .text:
+            w.bindStatic(i, bytes: b)
+        case .integer:
+            guard let v = ValueClass.parseInt(b) else { return false }
+            w.bind(i, v)
+        case .real:
+            guard ValueClass.classify(b).isNumeric, b.count < 64 else { return false }
+            var tmp = [CChar](repeating: 0, count: b.count + 1)
+            for k in 0..<b.count { tmp[k] = CChar(bitPattern: b[k]) }
+            w.bind(i, strtod(tmp, nil))
+        case .boolean:
+            guard let v = ValueClass.parseBool(b) else { return false }
+            w.bind(i, Int64(v ? 1 : 0))
+        case .date:
+            guard b.count == 10, Timestamp.parse(b) != nil else { return false }
+            w.bindStatic(i, bytes: b)
+        case .timestamp:
+            guard let micros = Timestamp.parse(b) else { return false }
+            let len = Timestamp.write(micros, into: buffer)
+            w.bindStatic(i, bytes: UnsafeRawBufferPointer(start: buffer, count: len))
+        }
+        return true
+    }
+
     /// Binds one value converted to its column type; false when it does not fit that type.
     @inline(__always)
-    static func bind(_ w: SQLiteBulkWriter, _ i: Int, _ b: UnsafeRawBufferPointer, _ type: ColumnType, _ scratch: inout [UInt8]) -> Bool {
+    static func bind(_ w: BatchSink, _ i: Int, _ b: UnsafeRawBufferPointer, _ type: ColumnType, _ scratch: inout [UInt8]) -> Bool {
         switch type {
         case .text:
             w.bind(i, bytes: b)
@@ -249,6 +290,18 @@ struct TypeSet {
 
     @inline(__always) mutating func observe(_ b: UnsafeRawBufferPointer) {
         bits |= ValueClass.classify(b).rawValue
+    }
+
+    /// Records that a column held values of `type` (they all fitted it).
+    mutating func include(_ type: ColumnType) {
+        switch type {
+        case .text: bits |= ValueClass.text.rawValue
+        case .integer: bits |= ValueClass.integer.rawValue
+        case .real: bits |= ValueClass.real.rawValue
+        case .boolean: bits |= ValueClass.boolean.rawValue
+        case .date: bits |= ValueClass.date.rawValue
+        case .timestamp: bits |= ValueClass.timestamp.rawValue
+        }
     }
 
     var resolved: ColumnType {

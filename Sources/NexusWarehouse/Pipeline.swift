@@ -1,0 +1,282 @@
+import CSQLite
+import Foundation
+import NexusCore
+
+/// Rows held in flat buffers, passed between two threads so that SQLite's work (stepping,
+/// building records) and the engine's work (hashing, interning) run on both cores at once.
+public final class RowBatch: @unchecked Sendable {
+    public let columns: Int
+    public let capacity: Int
+    var bytes: UnsafeMutablePointer<UInt8>
+    var byteCapacity: Int
+    var used = 0
+    var tags: [UInt8]          // 0 NULL, 1 integer, 2 real, 3 text
+    var words: [Int64]         // integer bits, real bits, or text offset
+    var lengths: [Int32]       // text length
+    public internal(set) var rows = 0
+    var cell = 0
+
+    init(columns: Int, capacity: Int) {
+        self.columns = columns
+        self.capacity = capacity
+        byteCapacity = 1 << 20
+        bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: byteCapacity)
+        tags = [UInt8](repeating: 0, count: columns * capacity)
+        words = [Int64](repeating: 0, count: columns * capacity)
+        lengths = [Int32](repeating: 0, count: columns * capacity)
+    }
+
+    deinit { bytes.deallocate() }
+
+    var isFull: Bool { rows >= capacity || used > byteCapacity - (byteCapacity >> 3) }
+
+    func reset() { used = 0; rows = 0; cell = 0 }
+
+    @inline(__always) func putText(_ k: Int, _ p: UnsafeRawBufferPointer) {
+        if used + p.count > byteCapacity {
+            var cap = byteCapacity * 2
+            while cap < used + p.count { cap *= 2 }
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+            bigger.update(from: bytes, count: used)
+            bytes.deallocate()
+            bytes = bigger
+            byteCapacity = cap
+        }
+        if p.count > 0 { (bytes + used).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count) }
+        tags[k] = 3; words[k] = Int64(used); lengths[k] = Int32(p.count)
+        used += p.count
+    }
+
+    @inline(__always) func text(_ k: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: bytes + Int(words[k]), count: Int(lengths[k]))
+    }
+}
+
+/// One row of a batch, read on the consuming thread; same accessors as a cursor.
+public struct BatchRow {
+    let batch: RowBatch
+    let base: Int
+
+    @inline(__always) public func isNull(_ i: Int) -> Bool { batch.tags[base + i] == 0 }
+    @inline(__always) public func int64(_ i: Int) -> Int64 {
+        switch batch.tags[base + i] {
+        case 1: return batch.words[base + i]
+        case 2: return Int64(Double(bitPattern: UInt64(bitPattern: batch.words[base + i])))
+        case 3: return Int64(String(decoding: batch.text(base + i), as: UTF8.self)) ?? 0
+        default: return 0
+        }
+    }
+    @inline(__always) public func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(bytes(i))
+    }
+    /// The value as text bytes (numbers rendered as text); empty for NULL. Valid while the row is current.
+    @inline(__always) public func bytes(_ i: Int) -> UnsafeRawBufferPointer {
+        batch.tags[base + i] == 3 ? batch.text(base + i) : UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+    public func string(_ i: Int) -> String? {
+        switch batch.tags[base + i] {
+        case 0: return nil
+        case 1: return String(batch.words[base + i])
+        case 2: return String(Double(bitPattern: UInt64(bitPattern: batch.words[base + i])))
+        default: return String(decoding: batch.text(base + i), as: UTF8.self)
+        }
+    }
+}
+
+/// Hands batches from one thread to another through a small bounded queue.
+final class BatchChannel: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var full: [RowBatch] = []
+    private var empty: [RowBatch]
+    private var closed = false
+    var failure: (any Error)?
+
+    init(columns: Int, capacity: Int, count: Int = 3) {
+        empty = (0..<count).map { _ in RowBatch(columns: columns, capacity: capacity) }
+    }
+
+    /// An empty batch to fill, or nil once the exchange is closed.
+    func takeEmpty() -> RowBatch? {
+        lock.lock(); defer { lock.unlock() }
+        while empty.isEmpty && !closed { lock.wait() }
+        if closed { return nil }
+        let b = empty.removeLast(); b.reset(); return b
+    }
+
+    func putFull(_ b: RowBatch) {
+        lock.lock(); full.append(b); lock.broadcast(); lock.unlock()
+    }
+
+    func takeFull() -> RowBatch? {
+        lock.lock(); defer { lock.unlock() }
+        while full.isEmpty && !closed { lock.wait() }
+        if full.isEmpty { return nil }
+        return full.removeFirst()
+    }
+
+    func putEmpty(_ b: RowBatch) {
+        lock.lock(); empty.append(b); lock.broadcast(); lock.unlock()
+    }
+
+    /// Ends the exchange (no more batches will be produced), optionally with an error.
+    func close(_ error: (any Error)? = nil) {
+        lock.lock()
+        if let error, failure == nil { failure = error }
+        closed = true
+        lock.broadcast()
+        lock.unlock()
+    }
+}
+
+/// The producing side of a pipelined insert: same binding calls as a bulk writer.
+public final class BatchSink: @unchecked Sendable {
+    let channel: BatchChannel
+    var batch: RowBatch
+    var rowBase = 0
+
+    init(channel: BatchChannel, batch: RowBatch) { self.channel = channel; self.batch = batch }
+
+    @inline(__always) public func bindNull(_ i: Int) { batch.tags[rowBase + i] = 0 }
+    @inline(__always) public func bind(_ i: Int, _ v: Int64) { batch.tags[rowBase + i] = 1; batch.words[rowBase + i] = v }
+    @inline(__always) public func bind(_ i: Int, _ v: Double) { batch.tags[rowBase + i] = 2; batch.words[rowBase + i] = Int64(bitPattern: v.bitPattern) }
+    @inline(__always) public func bind(_ i: Int, bytes: UnsafeRawBufferPointer) { batch.putText(rowBase + i, bytes) }
+    @inline(__always) public func bindStatic(_ i: Int, bytes: UnsafeRawBufferPointer) { batch.putText(rowBase + i, bytes) }
+    public func bind(_ i: Int, _ v: String?) {
+        guard var v else { bindNull(i); return }
+        v.withUTF8 { batch.putText(rowBase + i, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Ends the row; hands the batch over when it is full.
+    @inline(__always) public func insertRow() throws {
+        batch.rows += 1
+        rowBase += batch.columns
+        if batch.isFull {
+            channel.putFull(batch)
+            guard let next = channel.takeEmpty() else { throw channel.failure ?? NexusError("engine", "the writer stopped") }
+            batch = next
+            rowBase = 0
+        }
+    }
+}
+
+extension SQLiteWarehouse {
+    /// Inserts rows produced by `produce` (on the calling thread) from a second thread that
+    /// does the SQLite work, in one transaction.
+    public func insertPipelined(into table: String, columns: [String], _ produce: (BatchSink) throws -> Void) throws {
+        let n = columns.count
+        let channel = BatchChannel(columns: n, capacity: 4096)
+        let cols = columns.map { dialect.quote($0) }.joined(separator: ", ")
+        let marks = Array(repeating: "?", count: n).joined(separator: ", ")
+        let stmt = try prepare("INSERT INTO \(dialect.quote(table)) (\(cols)) VALUES (\(marks))")
+        defer { sqlite3_finalize(stmt) }
+        let done = DispatchSemaphore(value: 0)
+        let statement = UncheckedBox(stmt)
+        try transaction {
+            let writer = Thread { [self] in
+                defer { done.signal() }
+                let stmt = statement.value
+                while let b = channel.takeFull() {
+                    for r in 0..<b.rows {
+                        let base = r * n
+                        for c in 0..<n {
+                            let k = base + c
+                            switch b.tags[k] {
+                            case 0: sqlite3_bind_null(stmt, Int32(c + 1))
+                            case 1: sqlite3_bind_int64(stmt, Int32(c + 1), b.words[k])
+                            case 2: sqlite3_bind_double(stmt, Int32(c + 1), Double(bitPattern: UInt64(bitPattern: b.words[k])))
+                            default:
+                                sqlite3_bind_text(stmt, Int32(c + 1), UnsafeRawPointer(b.bytes + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
+                            }
+                        }
+                        let rc = sqlite3_step(stmt)
+                        sqlite3_reset(stmt)
+                        if rc != SQLITE_DONE {
+                            channel.close(NexusError("sql", self.lastError))
+                            return
+                        }
+                    }
+                    channel.putEmpty(b)
+                }
+            }
+            writer.stackSize = 1 << 22
+            writer.start()
+            guard let first = channel.takeEmpty() else { throw NexusError("engine", "the writer stopped") }
+            let sink = BatchSink(channel: channel, batch: first)
+            do {
+                try produce(sink)
+                if sink.batch.rows > 0 { channel.putFull(sink.batch) }
+                channel.close()
+            } catch {
+                channel.close(error)
+                done.wait()
+                throw error
+            }
+            done.wait()
+            if let failure = channel.failure { throw failure }
+        }
+    }
+
+    /// Streams the rows of a query through `body` on the calling thread while a second thread
+    /// steps the statement and copies rows into batches.
+    public func scanPipelined(_ sql: String, _ body: (BatchRow) throws -> Void) throws {
+        let stmt = try prepare(sql)
+        defer { sqlite3_finalize(stmt) }
+        let n = Int(sqlite3_column_count(stmt))
+        let channel = BatchChannel(columns: n, capacity: 4096)
+        let done = DispatchSemaphore(value: 0)
+        let statement = UncheckedBox(stmt)
+        let reader = Thread { [self] in
+            defer { done.signal() }
+            let stmt = statement.value
+            guard var b = channel.takeEmpty() else { return }
+            while true {
+                let rc = sqlite3_step(stmt)
+                if rc == SQLITE_DONE { break }
+                if rc != SQLITE_ROW { channel.close(SQLiteWarehouse.error(self.lastError)); return }
+                let base = b.rows * n
+                for c in 0..<n {
+                    let k = base + c
+                    switch sqlite3_column_type(stmt, Int32(c)) {
+                    case SQLITE_NULL: b.tags[k] = 0
+                    case SQLITE_INTEGER: b.tags[k] = 1; b.words[k] = sqlite3_column_int64(stmt, Int32(c))
+                    case SQLITE_FLOAT:
+                        // Rendered as text, as a cursor would give it; also keep the number.
+                        let v = sqlite3_column_double(stmt, Int32(c))
+                        b.tags[k] = 2; b.words[k] = Int64(bitPattern: v.bitPattern)
+                    default:
+                        let p = sqlite3_column_text(stmt, Int32(c))
+                        let len = Int(sqlite3_column_bytes(stmt, Int32(c)))
+                        b.putText(k, UnsafeRawBufferPointer(start: p, count: len))
+                    }
+                }
+                b.rows += 1
+                if b.isFull {
+                    channel.putFull(b)
+                    guard let next = channel.takeEmpty() else { return }
+                    b = next
+                }
+            }
+            if b.rows > 0 { channel.putFull(b) }
+            channel.close()
+        }
+        reader.stackSize = 1 << 22
+        reader.start()
+        do {
+            while let b = channel.takeFull() {
+                for r in 0..<b.rows { try body(BatchRow(batch: b, base: r * n)) }
+                channel.putEmpty(b)
+            }
+        } catch {
+            channel.close(error)
+            // Let the reader see the close and stop before the statement is finalized.
+            while channel.takeFull() != nil {}
+            done.wait()
+            throw error
+        }
+        done.wait()
+        if let failure = channel.failure { throw failure }
+    }
+}
+
+/// Carries a value the compiler cannot prove Sendable across a thread we fully control.
+struct UncheckedBox<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }
