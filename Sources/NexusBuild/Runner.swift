@@ -209,13 +209,21 @@ public final class Runner {
             }
         }
         // The four core relations are views over the sources: the engine reads them once, and
-        // copying tens of millions of rows into tables would double the build's writes.
+        // copying tens of millions of rows into tables would double the build's writes. When a
+        // source column needs converting with nexus's own SQL functions, the relation is a
+        // table instead, so that any SQLite client can still read every relation.
         let d = warehouse.dialect
         for kind in SourceContract.Kind.allCases {
             let t0 = now()
             let ins = inputs(kind)
-            let sql = try core.unionSQL(kind: kind, inputs: ins, processedAt: kind == .events ? processedAt : nil)
-            try warehouse.execute("CREATE VIEW \(d.quote(stage(kind.coreTable))) AS \(sql)")
+            let union = try core.union(kind: kind, inputs: ins, processedAt: kind == .events ? processedAt : nil)
+            if union.converts {
+                let rows = try warehouse.transaction { try warehouse.createTable(stage(kind.coreTable), as: union.sql) }
+                staged.insert(kind.coreTable)
+                record(StepResult(kind: "nexus", name: kind.coreTable, rows: rows, seconds: now() - t0, note: "table: source columns converted"))
+                continue
+            }
+            try warehouse.execute("CREATE VIEW \(d.quote(stage(kind.coreTable))) AS \(union.sql)")
             let finalInputs = ins.map { i -> SourceInput in var f = i; f.physicalName = i.relation; return f }
             let pat = processedAt
             stagedViews.append((kind.coreTable, { try core.unionSQL(kind: kind, inputs: finalInputs, processedAt: kind == .events ? pat : nil) }))

@@ -49,7 +49,16 @@ public struct CoreTables {
     /// A source column already of the right declared type is selected as it is (so a view
     /// keeps its type); anything else is converted and checked row by row, with errors that
     /// name the relation, the row's key and the column.
+    ///
+    /// `converts` tells whether any column needed a conversion through nexus's own SQL
+    /// functions; such a relation is stored as a table, since a plain SQLite client could not
+    /// read a view that calls them.
     public func unionSQL(kind: SourceContract.Kind, inputs: [SourceInput], processedAt: Int64?) throws -> String {
+        try union(kind: kind, inputs: inputs, processedAt: processedAt).sql
+    }
+
+    public func union(kind: SourceContract.Kind, inputs: [SourceInput], processedAt: Int64?) throws -> (sql: String, converts: Bool) {
+        var converts = false
         let d = warehouse.dialect
         var columns = kind.columns
         if kind == .events { columns.append(ContractColumn("_processed_at", .timestamp)) }
@@ -68,8 +77,12 @@ public struct CoreTables {
                 let same = rawDeclared[c.name] == d.typeName(c.type).uppercased() && declared[c.name] == c.type
                 if same { return "\(q) AS \(q)" }
                 switch c.type {
-                case .timestamp, .date: return "\(d.checkedTimestamp(q, relation: input.relation, column: c.name, key: key)) AS \(q)"
-                case .boolean: return "\(d.checkedBoolean(q, relation: input.relation, column: c.name, key: key)) AS \(q)"
+                case .timestamp, .date:
+                    converts = true
+                    return "\(d.checkedTimestamp(q, relation: input.relation, column: c.name, key: key)) AS \(q)"
+                case .boolean:
+                    converts = true
+                    return "\(d.checkedBoolean(q, relation: input.relation, column: c.name, key: key)) AS \(q)"
                 case .real: return "\(d.castReal(q)) AS \(q)"
                 default: return "\(d.castText(q)) AS \(q)"
                 }
@@ -81,8 +94,8 @@ public struct CoreTables {
             selects.append(sql)
         }
         if selects.isEmpty {
-            return "SELECT " + columns.map { "NULL AS \(d.quote($0.name))" }.joined(separator: ", ") + " WHERE 1 = 0"
+            return ("SELECT " + columns.map { "NULL AS \(d.quote($0.name))" }.joined(separator: ", ") + " WHERE 1 = 0", false)
         }
-        return selects.joined(separator: "\nUNION ALL\n")
+        return (selects.joined(separator: "\nUNION ALL\n"), converts)
     }
 }

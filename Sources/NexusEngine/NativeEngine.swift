@@ -25,8 +25,9 @@ public final class NativeEngine: NexusEngine {
     var nodeBestEdge: [Int32] = []
     var nodeBestEvent: [Int32] = []
 
-    var edges = StringPool(capacity: 1 << 16)
-    var edgeFirstNode: [Int32] = []
+    /// Per entity type, by edge string id (in the `events` pool, which holds edge ids too):
+    /// the first node seen under that edge, or -1.
+    var edgeFirstNode: [[Int32]] = []
 
     var events = StringPool(capacity: 1 << 16)
     var eventOccurred: [Int64] = []
@@ -50,7 +51,7 @@ public final class NativeEngine: NexusEngine {
     var etypes: [String] = []
     var etypePool = StringPool(capacity: 16)
 
-    final class Scratch { var bytes = [UInt8](); var ts = [UInt8](repeating: 0, count: 32) }
+    final class Scratch { let bytes = ByteBuffer(); var ts = [UInt8](repeating: 0, count: 32) }
     let scratch = Scratch()
 
     public func run(_ context: EngineContext, warehouse: any Warehouse) throws {
@@ -70,12 +71,16 @@ public final class NativeEngine: NexusEngine {
             prefixes[p] = t
         }
         watermark = [Int64](repeating: NativeEngine.missing, count: etypes.count)
+        edgeFirstNode = [[Int32]](repeating: [], count: etypes.count)
         let name = context.physicalName
 
         var t0 = clock()
         try readEvents(warehouse, name("nexus_events"))
+        context.progress("read events", events.count, clock() - t0)
+        t0 = clock()
         try readIdentifiers(warehouse, name("nexus_entity_identifiers"), context)
-        edges = StringPool()
+        context.progress("read identifiers", occNode.count, clock() - t0)
+        t0 = clock()
         edgeFirstNode = []
         resolveComponents()
         context.progress("identity resolution", entityRep.count, clock() - t0)
@@ -89,6 +94,8 @@ public final class NativeEngine: NexusEngine {
 
         t0 = clock()
         let traits = try readTraits(warehouse, name("nexus_entity_traits"), context)
+        context.progress("read traits", traits.winnerEntity.count, clock() - t0)
+        t0 = clock()
         rows = try writeResolvedTraits(warehouse, name("nexus_resolved_entity_traits"), traits, context)
         context.progress("resolved traits", rows, clock() - t0)
 
@@ -210,15 +217,24 @@ public final class NativeEngine: NexusEngine {
                 event = row.withBytes(4) { events.intern($0) }
                 if Int(event) == evBefore { eventOccurred.append(NativeEngine.missing) }
             }
-            // Edge: unite with the first node seen under the same (entity type, edge_id).
+            // Edge: unite with the first node seen under the same (entity type, edge_id). Edge ids
+            // share the event pool: they are often the event id itself, which then costs nothing.
             var edge: Int32 = -1
             if !row.isNull(3) {
-                scratch.bytes.removeAll(keepingCapacity: true)
-                scratch.bytes.append(UInt8(et))
-                row.withBytes(3) { scratch.bytes.append(contentsOf: $0) }
-                let eBefore = edges.count
-                edge = scratch.bytes.withUnsafeBytes { edges.intern($0) }
-                if Int(edge) == eBefore { edgeFirstNode.append(node) } else { union(node, edgeFirstNode[Int(edge)]) }
+                let eb = row.bytes(3)
+                let evb = row.bytes(4)
+                if event >= 0, eb.count == evb.count, eb.count > 0, memcmp(eb.baseAddress!, evb.baseAddress!, eb.count) == 0 {
+                    edge = event
+                } else {
+                    let before = events.count
+                    edge = events.intern(eb)
+                    if Int(edge) == before { eventOccurred.append(NativeEngine.missing) }
+                }
+                if edgeFirstNode[et].count <= Int(edge) {
+                    edgeFirstNode[et].append(contentsOf: repeatElement(-1, count: max(events.count, Int(edge) + 1) - edgeFirstNode[et].count))
+                }
+                let first = edgeFirstNode[et][Int(edge)]
+                if first < 0 { edgeFirstNode[et][Int(edge)] = node } else { union(node, first) }
             }
             // The mapping's event_id: the occurrence with the smallest edge_id (NULL last), then smallest event_id.
             let best = nodeBestEdge[Int(node)]
@@ -227,8 +243,8 @@ public final class NativeEngine: NexusEngine {
             if bestEvent < 0 && best < 0 { better = true }
             else if edge >= 0 && best < 0 { better = true }
             else if edge >= 0 && best >= 0 {
-                let c = edges.compare(edge, best)
-                better = c < 0 || (c == 0 && event >= 0 && (bestEvent < 0 || events.compare(event, bestEvent) < 0))
+                let c = edge == best ? 0 : events.compare(edge, best)
+                better = c < 0 || (c == 0 && event >= 0 && event != bestEvent && (bestEvent < 0 || events.compare(event, bestEvent) < 0))
             } else if edge < 0 && best < 0 {
                 better = event >= 0 && (bestEvent < 0 || events.compare(event, bestEvent) < 0)
             }
@@ -405,7 +421,7 @@ public final class NativeEngine: NexusEngine {
         var rawSource: [String] = []
         var nameFirstRaw: [Int32] = []
         var namePool = StringPool(capacity: 256)
-        var slot: [Int64: Int32] = [:]
+        var slot = Int64Map(capacity: 1 << 16)
         var dropped: [String: Int] = [:]
         var unknownTypes = 0
         try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
@@ -443,7 +459,7 @@ public final class NativeEngine: NexusEngine {
             let occurred = timestamp(row, 5)
             let ingested = timestamp(row, 6)
             let key = Int64(entity) << 24 | Int64(nameID)
-            if let s = slot[key] {
+            if let s = slot.get(key) {
                 let i = Int(s)
                 var better = occurred > t.winnerOccurred[i]
                 if occurred == t.winnerOccurred[i] {
@@ -464,7 +480,7 @@ public final class NativeEngine: NexusEngine {
                     row.withBytes(7) { t.ids.append(contentsOf: $0); t.idLength[i] = Int32($0.count) }
                 }
             } else {
-                slot[key] = Int32(t.winnerEntity.count)
+                slot.set(key, Int32(t.winnerEntity.count))
                 t.winnerEntity.append(entity)
                 t.winnerName.append(nameID)
                 t.winnerOccurred.append(occurred)
@@ -475,7 +491,7 @@ public final class NativeEngine: NexusEngine {
                 row.withBytes(7) { t.ids.append(contentsOf: $0); t.idLength.append(Int32($0.count)) }
             }
         }
-        slot = [:]
+        slot = Int64Map()
         t.ids = []
         for (source, n) in dropped.sorted(by: { $0.key < $1.key }) {
             context.warn("nexus_entity_traits: \(n) trait row(s) from source \(source) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")

@@ -10,9 +10,10 @@ public final class RowBatch: @unchecked Sendable {
     var bytes: UnsafeMutablePointer<UInt8>
     var byteCapacity: Int
     var used = 0
-    var tags: [UInt8]          // 0 NULL, 1 integer, 2 real, 3 text
-    var words: [Int64]         // integer bits, real bits, or text offset
-    var lengths: [Int32]       // text length
+    // Raw buffers: these are touched for every cell, and arrays would cost ARC traffic there.
+    let tags: UnsafeMutablePointer<UInt8>      // 0 NULL, 1 integer, 2 real, 3 text
+    let words: UnsafeMutablePointer<Int64>     // integer bits, real bits, or text offset
+    let lengths: UnsafeMutablePointer<Int32>   // text length
     public internal(set) var rows = 0
     var cell = 0
 
@@ -21,12 +22,17 @@ public final class RowBatch: @unchecked Sendable {
         self.capacity = capacity
         byteCapacity = 1 << 20
         bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: byteCapacity)
-        tags = [UInt8](repeating: 0, count: columns * capacity)
-        words = [Int64](repeating: 0, count: columns * capacity)
-        lengths = [Int32](repeating: 0, count: columns * capacity)
+        tags = .allocate(capacity: columns * capacity)
+        tags.initialize(repeating: 0, count: columns * capacity)
+        words = .allocate(capacity: columns * capacity)
+        words.initialize(repeating: 0, count: columns * capacity)
+        lengths = .allocate(capacity: columns * capacity)
+        lengths.initialize(repeating: 0, count: columns * capacity)
     }
 
-    deinit { bytes.deallocate() }
+    deinit {
+        bytes.deallocate(); tags.deallocate(); words.deallocate(); lengths.deallocate()
+    }
 
     var isFull: Bool { rows >= capacity || used > byteCapacity - (byteCapacity >> 3) }
 
@@ -54,15 +60,25 @@ public final class RowBatch: @unchecked Sendable {
 
 /// One row of a batch, read on the consuming thread; same accessors as a cursor.
 public struct BatchRow {
-    let batch: RowBatch
-    let base: Int
+    let tags: UnsafeMutablePointer<UInt8>
+    let words: UnsafeMutablePointer<Int64>
+    let lengths: UnsafeMutablePointer<Int32>
+    let bytes: UnsafeMutablePointer<UInt8>
 
-    @inline(__always) public func isNull(_ i: Int) -> Bool { batch.tags[base + i] == 0 }
+    init(batch: RowBatch, base: Int) {
+        tags = batch.tags + base; words = batch.words + base; lengths = batch.lengths + base; bytes = batch.bytes
+    }
+
+    @inline(__always) func text(_ i: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: bytes + Int(words[i]), count: Int(lengths[i]))
+    }
+
+    @inline(__always) public func isNull(_ i: Int) -> Bool { tags[i] == 0 }
     @inline(__always) public func int64(_ i: Int) -> Int64 {
-        switch batch.tags[base + i] {
-        case 1: return batch.words[base + i]
-        case 2: return Int64(Double(bitPattern: UInt64(bitPattern: batch.words[base + i])))
-        case 3: return Int64(String(decoding: batch.text(base + i), as: UTF8.self)) ?? 0
+        switch tags[i] {
+        case 1: return words[i]
+        case 2: return Int64(Double(bitPattern: UInt64(bitPattern: words[i])))
+        case 3: return Int64(String(decoding: text(i), as: UTF8.self)) ?? 0
         default: return 0
         }
     }
@@ -71,14 +87,14 @@ public struct BatchRow {
     }
     /// The value as text bytes (numbers rendered as text); empty for NULL. Valid while the row is current.
     @inline(__always) public func bytes(_ i: Int) -> UnsafeRawBufferPointer {
-        batch.tags[base + i] == 3 ? batch.text(base + i) : UnsafeRawBufferPointer(start: nil, count: 0)
+        tags[i] == 3 ? text(i) : UnsafeRawBufferPointer(start: nil, count: 0)
     }
     public func string(_ i: Int) -> String? {
-        switch batch.tags[base + i] {
+        switch tags[i] {
         case 0: return nil
-        case 1: return String(batch.words[base + i])
-        case 2: return String(Double(bitPattern: UInt64(bitPattern: batch.words[base + i])))
-        default: return String(decoding: batch.text(base + i), as: UTF8.self)
+        case 1: return String(words[i])
+        case 2: return String(Double(bitPattern: UInt64(bitPattern: words[i])))
+        default: return String(decoding: text(i), as: UTF8.self)
         }
     }
 }

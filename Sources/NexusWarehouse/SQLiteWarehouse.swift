@@ -15,7 +15,10 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     public let dialect: any SQLDialect = SQLiteDialect()
 
     /// Opens (creating when absent) the database file at `path`.
-    public init(path: String) throws {
+    ///
+    /// - Parameter nexusFunctions: register nexus's SQL functions; false opens the file as
+    ///   any other SQLite client would (tests use it to check that every relation stays readable).
+    public init(path: String, nexusFunctions: Bool = true) throws {
         var handle: OpaquePointer?
         let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let handle else {
@@ -26,7 +29,7 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         db = handle
         self.path = path
         sqlite3_busy_timeout(db, 10_000)
-        SQLiteFunctions.register(on: db)
+        if nexusFunctions { SQLiteFunctions.register(on: db) }
         // Larger pages suit a warehouse (long scans, bulk appends); it only applies to a new file.
         try execute("""
             PRAGMA page_size=65536;

@@ -213,6 +213,12 @@ struct DemoTests {
         #expect(try w.count("SELECT count(*) FROM nexus_entities WHERE entity_type = 'group'") == 6)
         #expect(try w.count("SELECT count(*) FROM nexus_relationships WHERE relationship_type = 'membership'") > 250)
         #expect(try w.count("SELECT count(*) FROM nexus_entities WHERE entity_type = 'person' AND location_name IS NOT NULL") == 0)
+
+        // Any SQLite client (without nexus's functions) can read every relation.
+        let plain = try SQLiteWarehouse(path: dir + "/warehouse.sqlite", nexusFunctions: false)
+        for (name, _) in try plain.relations() {
+            _ = try plain.query("SELECT * FROM \"\(name)\" LIMIT 1")
+        }
     }
 
     @Test func syntheticProjectBuilds() throws {
