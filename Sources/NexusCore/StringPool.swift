@@ -5,17 +5,14 @@
 public final class StringPool: @unchecked Sendable {
     // Raw storage, so that a string's bytes stay at one address until the pool grows:
     // writers can hand them to SQLite without copying.
-    private var storage: UnsafeMutablePointer<UInt8>
-    private var storageCapacity: Int
-    private var used = 0
+    private let storage: ByteBuffer
     private var ends: [Int] = []
     private var hashes: [UInt32] = []
     private var table: [Int32]
     private var mask: Int
 
     public init(capacity: Int = 1024) {
-        storageCapacity = max(64, capacity * 16)
-        storage = UnsafeMutablePointer<UInt8>.allocate(capacity: storageCapacity)
+        storage = ByteBuffer(capacity: max(64, capacity * 16))
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
         table = [Int32](repeating: -1, count: cap)
@@ -24,13 +21,11 @@ public final class StringPool: @unchecked Sendable {
         hashes.reserveCapacity(capacity)
     }
 
-    deinit { storage.deallocate() }
-
     /// Number of distinct strings.
     public var count: Int { ends.count }
 
     /// Bytes held, for memory reports.
-    public var byteCount: Int { used }
+    public var byteCount: Int { storage.count }
 
     @inline(__always)
     static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
@@ -59,7 +54,7 @@ public final class StringPool: @unchecked Sendable {
         let s = start(id), e = ends[id]
         guard e - s == p.count else { return false }
         if p.count == 0 { return true }
-        return memcmp(storage + s, p.baseAddress!, p.count) == 0
+        return memcmp(storage.base + s, p.baseAddress!, p.count) == 0
     }
 
     /// The id of these bytes, adding them when new.
@@ -75,18 +70,8 @@ public final class StringPool: @unchecked Sendable {
             slot = (slot + 1) & mask
         }
         let id = Int32(ends.count)
-        if used + p.count > storageCapacity {
-            var cap = storageCapacity * 2
-            while cap < used + p.count { cap *= 2 }
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
-            bigger.update(from: storage, count: used)
-            storage.deallocate()
-            storage = bigger
-            storageCapacity = cap
-        }
-        if p.count > 0 { (storage + used).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count) }
-        used += p.count
-        ends.append(used)
+        storage.append(contentsOf: p)
+        ends.append(storage.count)
         hashes.append(h32)
         table[slot] = id
         if ends.count * 2 > table.count { grow() }
@@ -125,7 +110,7 @@ public final class StringPool: @unchecked Sendable {
         // Rehash from the stored bytes: hashes hold only the high half.
         for id in 0..<ends.count {
             let s = start(id), e = ends[id]
-            let h = StringPool.hash(UnsafeRawBufferPointer(start: storage + s, count: e - s))
+            let h = StringPool.hash(UnsafeRawBufferPointer(start: storage.base + s, count: e - s))
             var slot = Int(truncatingIfNeeded: h) & m
             while t[slot] >= 0 { slot = (slot + 1) & m }
             t[slot] = Int32(id)
@@ -144,7 +129,7 @@ public final class StringPool: @unchecked Sendable {
     @inline(__always)
     public func bytes(_ id: Int32) -> UnsafeRawBufferPointer {
         let s = start(Int(id)), e = ends[Int(id)]
-        return UnsafeRawBufferPointer(start: storage + s, count: e - s)
+        return UnsafeRawBufferPointer(start: storage.base + s, count: e - s)
     }
 
     /// String `id` as a Swift string.
@@ -159,7 +144,7 @@ public final class StringPool: @unchecked Sendable {
         let sa = start(Int(a)), ea = ends[Int(a)], sb = start(Int(b)), eb = ends[Int(b)]
         let la = ea - sa, lb = eb - sb
         let n = min(la, lb)
-        let c = n == 0 ? 0 : memcmp(storage + sa, storage + sb, n)
+        let c = n == 0 ? 0 : memcmp(storage.base + sa, storage.base + sb, n)
         if c != 0 { return Int(c) }
         return la - lb
     }

@@ -116,34 +116,36 @@ public enum Timestamp {
     /// Writes the canonical form at `out` (26 bytes suffice) and returns its length.
     @inline(__always)
     public static func write(_ micros: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
-        var secs = micros / 1_000_000
-        var frac = micros % 1_000_000
-        if frac < 0 { frac += 1_000_000; secs -= 1 }
-        var days = secs / 86_400
-        var sod = secs % 86_400
-        if sod < 0 { sod += 86_400; days -= 1 }
-        let (y, m, d) = civilFromDays(Int(days))
+        let (days, sod, frac) = parts(micros)
+        let (y, m, d) = civilFromDays(days)
         func put(_ v: Int, _ at: Int, _ len: Int) {
             var v = v
             for k in stride(from: at + len - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
         }
         put(y, 0, 4); out[4] = 45; put(m, 5, 2); out[7] = 45; put(d, 8, 2); out[10] = 32
-        put(Int(sod / 3600), 11, 2); out[13] = 58; put(Int(sod % 3600 / 60), 14, 2); out[16] = 58
-        put(Int(sod % 60), 17, 2)
+        put(sod / 3600, 11, 2); out[13] = 58; put(sod % 3600 / 60, 14, 2); out[16] = 58
+        put(sod % 60, 17, 2)
         if frac == 0 { return 19 }
-        out[19] = 46; put(Int(frac), 20, 6)
+        out[19] = 46; put(frac, 20, 6)
         return 26
     }
 
     private static func split(_ micros: Int64) -> (String, (h: Int, m: Int, s: Int, micros: Int)) {
+        let (days, sod, frac) = parts(micros)
+        let (y, m, d) = civilFromDays(days)
+        return ("\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))", (sod / 3600, sod % 3600 / 60, sod % 60, frac))
+    }
+
+    /// Days since the epoch, second of the day and microseconds, for any instant (also before 1970).
+    @inline(__always)
+    static func parts(_ micros: Int64) -> (days: Int, secondOfDay: Int, micros: Int) {
         var secs = micros / 1_000_000
         var frac = micros % 1_000_000
         if frac < 0 { frac += 1_000_000; secs -= 1 }
         var days = secs / 86_400
         var sod = secs % 86_400
         if sod < 0 { sod += 86_400; days -= 1 }
-        let (y, m, d) = civilFromDays(Int(days))
-        return ("\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))", (Int(sod / 3600), Int(sod % 3600 / 60), Int(sod % 60), Int(frac)))
+        return (Int(days), Int(sod), Int(frac))
     }
 
     private static func pad(_ v: Int, _ width: Int) -> String {

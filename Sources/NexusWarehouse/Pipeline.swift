@@ -7,9 +7,7 @@ import NexusCore
 public final class RowBatch: @unchecked Sendable {
     public let columns: Int
     public let capacity: Int
-    var bytes: UnsafeMutablePointer<UInt8>
-    var byteCapacity: Int
-    var used = 0
+    let data = ByteBuffer(capacity: 1 << 20)
     // Raw buffers: these are touched for every cell, and arrays would cost ARC traffic there.
     let tags: UnsafeMutablePointer<UInt8>      // 0 NULL, 1 integer, 2 real, 3 text
     let words: UnsafeMutablePointer<Int64>     // integer bits, real bits, or text offset
@@ -20,8 +18,6 @@ public final class RowBatch: @unchecked Sendable {
     init(columns: Int, capacity: Int) {
         self.columns = columns
         self.capacity = capacity
-        byteCapacity = 1 << 20
-        bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: byteCapacity)
         tags = .allocate(capacity: columns * capacity)
         tags.initialize(repeating: 0, count: columns * capacity)
         words = .allocate(capacity: columns * capacity)
@@ -31,30 +27,17 @@ public final class RowBatch: @unchecked Sendable {
     }
 
     deinit {
-        bytes.deallocate(); tags.deallocate(); words.deallocate(); lengths.deallocate()
+        tags.deallocate(); words.deallocate(); lengths.deallocate()
     }
 
-    var isFull: Bool { rows >= capacity || used > byteCapacity - (byteCapacity >> 3) }
+    /// Full by rows, or by bytes (about 1 MiB), so that batches stay cache- and memory-friendly.
+    var isFull: Bool { rows >= capacity || data.count > (1 << 20) - (1 << 17) }
 
-    func reset() { used = 0; rows = 0; cell = 0 }
+    func reset() { data.removeAll(); rows = 0; cell = 0 }
 
     @inline(__always) func putText(_ k: Int, _ p: UnsafeRawBufferPointer) {
-        if used + p.count > byteCapacity {
-            var cap = byteCapacity * 2
-            while cap < used + p.count { cap *= 2 }
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
-            bigger.update(from: bytes, count: used)
-            bytes.deallocate()
-            bytes = bigger
-            byteCapacity = cap
-        }
-        if p.count > 0 { (bytes + used).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count) }
-        tags[k] = 3; words[k] = Int64(used); lengths[k] = Int32(p.count)
-        used += p.count
-    }
-
-    @inline(__always) func text(_ k: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: bytes + Int(words[k]), count: Int(lengths[k]))
+        tags[k] = 3; words[k] = Int64(data.count); lengths[k] = Int32(p.count)
+        data.append(contentsOf: p)
     }
 }
 
@@ -66,7 +49,7 @@ public struct BatchRow {
     let bytes: UnsafeMutablePointer<UInt8>
 
     init(batch: RowBatch, base: Int) {
-        tags = batch.tags + base; words = batch.words + base; lengths = batch.lengths + base; bytes = batch.bytes
+        tags = batch.tags + base; words = batch.words + base; lengths = batch.lengths + base; bytes = batch.data.base
     }
 
     @inline(__always) func text(_ i: Int) -> UnsafeRawBufferPointer {
@@ -201,7 +184,7 @@ extension SQLiteWarehouse {
                             case 1: sqlite3_bind_int64(stmt, Int32(c + 1), b.words[k])
                             case 2: sqlite3_bind_double(stmt, Int32(c + 1), Double(bitPattern: UInt64(bitPattern: b.words[k])))
                             default:
-                                sqlite3_bind_text(stmt, Int32(c + 1), UnsafeRawPointer(b.bytes + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
+                                sqlite3_bind_text(stmt, Int32(c + 1), UnsafeRawPointer(b.data.base + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
                             }
                         }
                         let rc = sqlite3_step(stmt)

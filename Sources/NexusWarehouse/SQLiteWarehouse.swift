@@ -104,15 +104,7 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     }
 
     public func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws {
-        let stmt = try prepare(sql)
-        defer { sqlite3_finalize(stmt) }
-        let cursor = SQLiteCursor(stmt: stmt, columnCount: Int(sqlite3_column_count(stmt)))
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw fail(sql) }
-            try body(cursor)
-        }
+        try streamFast(sql) { try body($0) }
     }
 
     /// Streams rows through the concrete cursor type, for the engine's hot loops.

@@ -28,6 +28,12 @@ struct ProjectOption: ParsableArguments {
     @Option(name: .long, help: "The project folder (holding nexus.yml).")
     var project: String = "."
 
+    /// The project and its warehouse, for commands that read a built project.
+    func open() throws -> (Project, SQLiteWarehouse) {
+        let project = try Project.load(root: root)
+        return (project, try NexusBuild.Runner.openWarehouse(project))
+    }
+
     var root: String {
         let url = URL(fileURLWithPath: project, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         return url.standardizedFileURL.path
@@ -88,8 +94,7 @@ extension Nexus {
 
         func run() throws {
             try Nexus.guarded {
-                let project = try Project.load(root: options.root)
-                let w = try NexusBuild.Runner.openWarehouse(project)
+                let (_, w) = try options.open()
                 guard try w.relationKind(relation) != nil else {
                     let names = try w.relations().map(\.name).filter { !$0.hasPrefix("_nexus") && !$0.hasPrefix("__nexus") }
                     throw NexusError("show", "no relation named '\(relation)' (there are: \(names.joined(separator: ", ")))")
@@ -114,8 +119,7 @@ extension Nexus {
 
         func run() throws {
             try Nexus.guarded {
-                let project = try Project.load(root: options.root)
-                let w = try NexusBuild.Runner.openWarehouse(project)
+                let (_, w) = try options.open()
                 let x = try Explainer(warehouse: w).explain(type: type, value: value, entityType: entityType)
                 print("\(x.entityType) \(x.entityID): \(x.links.count) identifier(s)")
                 for link in x.links {

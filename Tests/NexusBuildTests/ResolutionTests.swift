@@ -146,11 +146,7 @@ struct ResolutionTests {
         let f = Fixture()
         f.event("e1", day: 1, type: "robot", [("serial", "r2")])
         f.event("e2", day: 1, [("email", "a@x.test")])
-        try f.write()
-        let project = try NexusProject.Project.load(root: f.root)
-        let w = try Runner.openWarehouse(project)
-        let reporter = SilentReporter()
-        try Runner(project: project, warehouse: w, reporter: reporter, processedAt: 0).run()
+        let (w, reporter) = try f.runReporting()
         #expect(try w.count("SELECT count(*) FROM nexus_entities") == 1)
         #expect(reporter.warnings.contains { $0.contains("'robot'") })
     }

@@ -90,6 +90,16 @@ final class Fixture {
         return w
     }
 
+    /// Writes and builds the project, keeping what the run reported.
+    func runReporting(processedAt: Int64 = 0) throws -> (SQLiteWarehouse, SilentReporter) {
+        try write()
+        let project = try Project.load(root: root)
+        let w = try Runner.openWarehouse(project)
+        let reporter = SilentReporter()
+        try Runner(project: project, warehouse: w, reporter: reporter, processedAt: processedAt).run()
+        return (w, reporter)
+    }
+
     func warehouse() throws -> SQLiteWarehouse { try SQLiteWarehouse(path: root + "/warehouse.sqlite") }
 }
 

@@ -51,11 +51,7 @@ struct TraitTests {
     @Test func traitsOnUnknownIdentifiersAreDroppedWithAWarning() throws {
         let f = fixture()
         f.trait("t1", ("email", "ghost@x.test"), "city", "Oslo", day: 1)
-        try f.write()
-        let project = try NexusProject.Project.load(root: f.root)
-        let w = try Runner.openWarehouse(project)
-        let reporter = SilentReporter()
-        try Runner(project: project, warehouse: w, reporter: reporter, processedAt: 0).run()
+        let (w, reporter) = try f.runReporting()
         #expect(try w.count("SELECT count(*) FROM nexus_resolved_entity_traits") == 0)
         #expect(reporter.warnings.contains { $0.contains("1 trait row(s)") })
     }

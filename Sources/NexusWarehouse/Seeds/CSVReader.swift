@@ -24,9 +24,7 @@ public final class CSVReader {
     public private(set) var line = 0
     // Field bytes of the current record, in storage that does not move while the record is
     // current, so a loader can bind them to SQLite without copying.
-    private var scratch: UnsafeMutablePointer<UInt8>
-    private var scratchCapacity = 1 << 16
-    private var scratchCount = 0
+    private let scratch = ByteBuffer(capacity: 1 << 16)
     private var ends: [Int] = []
     private var quotedFlags: [Bool] = []
 
@@ -37,44 +35,22 @@ public final class CSVReader {
         file = f
         self.path = displayPath ?? path
         buf = [UInt8](repeating: 0, count: 1 << 20)
-        scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 1 << 16)
     }
 
-    deinit {
-        fclose(file)
-        scratch.deallocate()
-    }
+    deinit { fclose(file) }
 
-    @inline(__always) private func append(_ c: UInt8) {
-        if scratchCount == scratchCapacity { growScratch(scratchCount + 1) }
-        scratch[scratchCount] = c
-        scratchCount += 1
-    }
-
-    @inline(__always) private func append(_ p: UnsafeBufferPointer<UInt8>) {
-        if scratchCount + p.count > scratchCapacity { growScratch(scratchCount + p.count) }
-        if p.count > 0 { (scratch + scratchCount).update(from: p.baseAddress!, count: p.count) }
-        scratchCount += p.count
-    }
-
-    private func growScratch(_ need: Int) {
-        var cap = scratchCapacity * 2
-        while cap < need { cap *= 2 }
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
-        bigger.update(from: scratch, count: scratchCount)
-        scratch.deallocate()
-        scratch = bigger
-        scratchCapacity = cap
-    }
+    @inline(__always) private func append(_ c: UInt8) { scratch.append(c) }
+    @inline(__always) private func append(_ p: UnsafeBufferPointer<UInt8>) { scratch.append(contentsOf: UnsafeRawBufferPointer(p)) }
 
     /// True when every byte of the current record is ASCII (then it is valid UTF-8).
     public var recordIsASCII: Bool {
+        let p = scratch.base, n = scratch.count
         var i = 0
-        while i + 8 <= scratchCount {
-            if UnsafeRawPointer(scratch + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+        while i + 8 <= n {
+            if UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
             i += 8
         }
-        while i < scratchCount { if scratch[i] >= 0x80 { return false }; i += 1 }
+        while i < n { if p[i] >= 0x80 { return false }; i += 1 }
         return true
     }
 
@@ -99,7 +75,7 @@ public final class CSVReader {
     @inline(__always)
     public func field(_ i: Int) -> UnsafeRawBufferPointer {
         let s = i == 0 ? 0 : ends[i - 1]
-        return UnsafeRawBufferPointer(start: scratch + s, count: ends[i] - s)
+        return UnsafeRawBufferPointer(start: scratch.base + s, count: ends[i] - s)
     }
 
     /// Field `i` as a string, nil when NULL.
@@ -152,7 +128,7 @@ public final class CSVReader {
     private enum ParseResult { case needMore, blank, record }
 
     private func parseRecord() throws -> ParseResult {
-        scratchCount = 0
+        scratch.removeAll()
         ends.removeAll(keepingCapacity: true)
         quotedFlags.removeAll(keepingCapacity: true)
         var lines = 0
@@ -187,7 +163,7 @@ public final class CSVReader {
                         append(UnsafeBufferPointer(rebasing: b[i..<j]))
                         i = j
                     }
-                    ends.append(scratchCount)
+                    ends.append(scratch.count)
                     quotedFlags.append(true)
                     if i < end, b[i] != 44, b[i] != 10, b[i] != 13 {
                         throw error("unexpected character after a closing quote", line: startLine + lines)
@@ -201,7 +177,7 @@ public final class CSVReader {
                     }
                     if i >= end && !eof { return (.needMore, pos) }
                     append(UnsafeBufferPointer(rebasing: b[s..<i]))
-                    ends.append(scratchCount)
+                    ends.append(scratch.count)
                     quotedFlags.append(false)
                 }
                 // After a field.

@@ -86,7 +86,6 @@ public struct SeedLoader {
         var rows = 0
         var demoted = false
         var tracking = false
-        var scratch = [UInt8](repeating: 0, count: 32)
         let tsBuffers = (0..<n).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: 32) }
         defer { tsBuffers.forEach { $0.deallocate() } }
         do {
@@ -94,7 +93,7 @@ public struct SeedLoader {
                 for row in sample {
                     for i in 0..<n {
                         guard var v = row[i] else { w.bindNull(i); continue }
-                        let ok = v.withUTF8 { bind(w, i, UnsafeRawBufferPointer($0), types[i], &scratch) }
+                        let ok = v.withUTF8 { bindStable(w, i, UnsafeRawBufferPointer($0), types[i], tsBuffers[i]) }
                         if !ok { demoted = true; w.bind(i, v) }
                     }
                     try w.insertRow()
@@ -154,8 +153,7 @@ public struct SeedLoader {
         if !ok { throw NexusError("csv", "value is not valid UTF-8", at: SourceLocation(file: path, line: reader.line, columnName: column)) }
     }
 
-    /// Binds one value converted to its column type without copying it (the reader's field and
-    /// `buffer` stay put until the row is inserted); false when it does not fit that type.
+    /// Binds one value converted to its column type; false when it does not fit that type.
     @inline(__always)
     static func bindStable(_ w: BatchSink, _ i: Int, _ b: UnsafeRawBufferPointer, _ type: ColumnType, _ buffer: UnsafeMutablePointer<UInt8>) -> Bool {
         switch type {
@@ -179,32 +177,6 @@ public struct SeedLoader {
             guard let micros = Timestamp.parse(b) else { return false }
             let len = Timestamp.write(micros, into: buffer)
             w.bindStatic(i, bytes: UnsafeRawBufferPointer(start: buffer, count: len))
-        }
-        return true
-    }
-
-    /// Binds one value converted to its column type; false when it does not fit that type.
-    @inline(__always)
-    static func bind(_ w: BatchSink, _ i: Int, _ b: UnsafeRawBufferPointer, _ type: ColumnType, _ scratch: inout [UInt8]) -> Bool {
-        switch type {
-        case .text:
-            w.bind(i, bytes: b)
-        case .integer:
-            guard let v = ValueClass.parseInt(b) else { return false }
-            w.bind(i, v)
-        case .real:
-            guard ValueClass.classify(b).isNumeric, let v = Double(String(decoding: b, as: UTF8.self)) else { return false }
-            w.bind(i, v)
-        case .boolean:
-            guard let v = ValueClass.parseBool(b) else { return false }
-            w.bind(i, Int64(v ? 1 : 0))
-        case .date:
-            guard ValueClass.classify(b) == .date else { return false }
-            w.bind(i, bytes: b)
-        case .timestamp:
-            guard let micros = Timestamp.parse(b) else { return false }
-            let len = Timestamp.write(micros, into: &scratch)
-            scratch.withUnsafeBytes { w.bind(i, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<len])) }
         }
         return true
     }
