@@ -8,14 +8,16 @@ public final class StringPool: @unchecked Sendable {
     private let storage: ByteBuffer
     private var ends: [Int] = []
     private var hashes: [UInt32] = []
-    private var table: [Int32]
+    // Each slot packs the string's hash (high half) with its id + 1 (0 = empty), so that a
+    // probe costs one memory access before the bytes are compared.
+    private var table: [UInt64]
     private var mask: Int
 
     public init(capacity: Int = 1024) {
         storage = ByteBuffer(capacity: max(64, capacity * 16))
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
-        table = [Int32](repeating: -1, count: cap)
+        table = [UInt64](repeating: 0, count: cap)
         mask = cap - 1
         ends.reserveCapacity(capacity)
         hashes.reserveCapacity(capacity)
@@ -64,16 +66,19 @@ public final class StringPool: @unchecked Sendable {
         var slot = Int(truncatingIfNeeded: h) & mask
         let h32 = UInt32(truncatingIfNeeded: h >> 32)
         while true {
-            let id = table[slot]
-            if id < 0 { break }
-            if hashes[Int(id)] == h32, equals(Int(id), p) { return id }
+            let entry = table[slot]
+            if entry == 0 { break }
+            if UInt32(truncatingIfNeeded: entry >> 32) == h32 {
+                let id = Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+                if equals(Int(id), p) { return id }
+            }
             slot = (slot + 1) & mask
         }
         let id = Int32(ends.count)
         storage.append(contentsOf: p)
         ends.append(storage.count)
         hashes.append(h32)
-        table[slot] = id
+        table[slot] = UInt64(h32) << 32 | UInt64(id + 1)
         if ends.count * 2 > table.count { grow() }
         return id
     }
@@ -91,9 +96,12 @@ public final class StringPool: @unchecked Sendable {
         var slot = Int(truncatingIfNeeded: h) & mask
         let h32 = UInt32(truncatingIfNeeded: h >> 32)
         while true {
-            let id = table[slot]
-            if id < 0 { return nil }
-            if hashes[Int(id)] == h32, equals(Int(id), p) { return id }
+            let entry = table[slot]
+            if entry == 0 { return nil }
+            if UInt32(truncatingIfNeeded: entry >> 32) == h32 {
+                let id = Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+                if equals(Int(id), p) { return id }
+            }
             slot = (slot + 1) & mask
         }
     }
@@ -105,15 +113,15 @@ public final class StringPool: @unchecked Sendable {
 
     private func grow() {
         let cap = table.count * 2
-        var t = [Int32](repeating: -1, count: cap)
+        var t = [UInt64](repeating: 0, count: cap)
         let m = cap - 1
-        // Rehash from the stored bytes: hashes hold only the high half.
+        // Rehash from the stored bytes: the slots hold only the high half of each hash.
         for id in 0..<ends.count {
             let s = start(id), e = ends[id]
             let h = StringPool.hash(UnsafeRawBufferPointer(start: storage.base + s, count: e - s))
             var slot = Int(truncatingIfNeeded: h) & m
-            while t[slot] >= 0 { slot = (slot + 1) & m }
-            t[slot] = Int32(id)
+            while t[slot] != 0 { slot = (slot + 1) & m }
+            t[slot] = UInt64(hashes[id]) << 32 | UInt64(id + 1)
         }
         table = t
         mask = m
