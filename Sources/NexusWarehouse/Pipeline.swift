@@ -165,27 +165,46 @@ extension SQLiteWarehouse {
         let n = columns.count
         let channel = BatchChannel(columns: n, capacity: 4096)
         let cols = columns.map { dialect.quote($0) }.joined(separator: ", ")
-        let marks = Array(repeating: "?", count: n).joined(separator: ", ")
-        let stmt = try prepare("INSERT INTO \(dialect.quote(table)) (\(cols)) VALUES (\(marks))")
-        defer { sqlite3_finalize(stmt) }
+        let tuple = "(" + Array(repeating: "?", count: n).joined(separator: ", ") + ")"
+        // Several rows per INSERT: fewer statement steps per row, and SQLite's per-statement
+        // work is shared. Remainders go through the single-row statement.
+        let perStatement = max(1, min(32, 2_000 / max(1, n)))
+        let single = try prepare("INSERT INTO \(dialect.quote(table)) (\(cols)) VALUES \(tuple)")
+        defer { sqlite3_finalize(single) }
+        let multi = try prepare("INSERT INTO \(dialect.quote(table)) (\(cols)) VALUES " + Array(repeating: tuple, count: perStatement).joined(separator: ", "))
+        defer { sqlite3_finalize(multi) }
         let done = DispatchSemaphore(value: 0)
-        let statement = UncheckedBox(stmt)
+        let statements = UncheckedBox((single, multi))
         try transaction {
             let writer = Thread { [self] in
                 defer { done.signal() }
-                let stmt = statement.value
+                let (single, multi) = statements.value
+                @inline(__always) func bind(_ stmt: OpaquePointer, _ b: RowBatch, row r: Int, at offset: Int) {
+                    let base = r * n
+                    for c in 0..<n {
+                        let k = base + c
+                        let slot = Int32(offset + c + 1)
+                        switch b.tags[k] {
+                        case 0: sqlite3_bind_null(stmt, slot)
+                        case 1: sqlite3_bind_int64(stmt, slot, b.words[k])
+                        case 2: sqlite3_bind_double(stmt, slot, Double(bitPattern: UInt64(bitPattern: b.words[k])))
+                        default:
+                            sqlite3_bind_text(stmt, slot, UnsafeRawPointer(b.data.base + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
+                        }
+                    }
+                }
                 while let b = channel.takeFull() {
-                    for r in 0..<b.rows {
-                        let base = r * n
-                        for c in 0..<n {
-                            let k = base + c
-                            switch b.tags[k] {
-                            case 0: sqlite3_bind_null(stmt, Int32(c + 1))
-                            case 1: sqlite3_bind_int64(stmt, Int32(c + 1), b.words[k])
-                            case 2: sqlite3_bind_double(stmt, Int32(c + 1), Double(bitPattern: UInt64(bitPattern: b.words[k])))
-                            default:
-                                sqlite3_bind_text(stmt, Int32(c + 1), UnsafeRawPointer(b.data.base + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
-                            }
+                    var r = 0
+                    while r < b.rows {
+                        let stmt: OpaquePointer
+                        if b.rows - r >= perStatement {
+                            for j in 0..<perStatement { bind(multi, b, row: r + j, at: j * n) }
+                            stmt = multi
+                            r += perStatement
+                        } else {
+                            bind(single, b, row: r, at: 0)
+                            stmt = single
+                            r += 1
                         }
                         let rc = sqlite3_step(stmt)
                         sqlite3_reset(stmt)
