@@ -77,7 +77,30 @@ public final class Runner {
     func now() -> Double { Date().timeIntervalSince1970 }
 
     /// Runs the whole build. On error every staged relation is dropped and the error rethrown.
-    public func run() throws {
+    ///
+    /// - Parameter force: rebuild even when nothing changed since the last successful build.
+    /// - Returns: false when the build was already up to date and nothing was rebuilt.
+    @discardableResult
+    public func run(force: Bool = false) throws -> Bool {
+        let t0 = now()
+        let fingerprint = try BuildState.fingerprint(project)
+        if !force, let last = BuildState.load(warehouse.path), last.fingerprint == fingerprint,
+           let counter = BuildState.changeCounter(of: warehouse.path), counter == last.changeCounter,
+           try project.nexusRelations.allSatisfy({ try warehouse.relationKind($0) != nil }),
+           try project.models.allSatisfy({ try warehouse.relationKind($0.name) != nil }) {
+            record(StepResult(kind: "check", name: "up to date", rows: nil, seconds: now() - t0,
+                              note: "project files, seeds and warehouse unchanged since the last build; --full rebuilds"))
+            return false
+        }
+        BuildState.forget(warehouse.path)
+        try build()
+        if let counter = BuildState.changeCounter(of: warehouse.path) {
+            try BuildState(fingerprint: fingerprint, changeCounter: counter).save(warehouse.path)
+        }
+        return true
+    }
+
+    func build() throws {
         try dropStaged()
         try warehouse.execute("CREATE TABLE IF NOT EXISTS \(Runner.seedStateTable) (name TEXT PRIMARY KEY, path TEXT, size INTEGER, mtime REAL, hash TEXT, types TEXT)")
         let plan = try BuildPlan.make(project)

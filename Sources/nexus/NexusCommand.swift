@@ -44,20 +44,22 @@ extension Nexus {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Build seeds, models and the nexus tables into the project's warehouse.")
         @OptionGroup var options: ProjectOption
+        @Flag(help: "Rebuild even when nothing changed since the last successful build.")
+        var full = false
 
         func run() throws {
-            try Nexus.guarded { try Nexus.build(root: options.root) }
+            try Nexus.guarded { try Nexus.build(root: options.root, force: full) }
         }
     }
 
-    static func build(root: String) throws {
+    static func build(root: String, force: Bool = false) throws {
         let started = Date()
         let project = try Project.load(root: root)
         let warehouse = try NexusBuild.Runner.openWarehouse(project)
         let reporter = StderrReporter()
         FileHandle.standardError.write(Data("nexus: building \(project.config.name) into \(warehouse.path)\n".utf8))
         let runner = NexusBuild.Runner(project: project, warehouse: warehouse, reporter: reporter)
-        try runner.run()
+        try runner.run(force: force)
         var table: [[String]] = []
         for name in project.nexusRelations {
             let n = try warehouse.query("SELECT count(*) FROM \(warehouse.dialect.quote(name))").rows.first?.first?.description ?? "?"

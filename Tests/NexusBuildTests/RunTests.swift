@@ -151,7 +151,8 @@ struct SafetyTests {
         #expect(r1.steps.filter { $0.kind == "seed" }.allSatisfy { $0.note == nil })
 
         let r2 = SilentReporter()
-        try Runner(project: project, warehouse: w, reporter: r2, processedAt: 0).run()
+        try Runner(project: project, warehouse: w, reporter: r2, processedAt: 0).run(force: true)
+        #expect(r2.steps.filter { $0.kind == "seed" }.count == 4)
         #expect(r2.steps.filter { $0.kind == "seed" }.allSatisfy { $0.note == "unchanged" })
 
         // Same bytes, new mtime: content hash says unchanged. New bytes: reloaded.
@@ -159,7 +160,7 @@ struct SafetyTests {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: path)
         let r3 = SilentReporter()
-        try Runner(project: project, warehouse: w, reporter: r3, processedAt: 0).run()
+        try Runner(project: project, warehouse: w, reporter: r3, processedAt: 0).run(force: true)
         #expect(r3.steps.first { $0.name == "s_events" }?.note == "unchanged content")
         try (text + "e9,2025-01-09 00:00:00,x,test,s,\n").write(toFile: path, atomically: true, encoding: .utf8)
         let r4 = SilentReporter()
@@ -183,7 +184,42 @@ struct DeterminismTests {
         let db = try dump(try b.run(processedAt: 42), tables)
         #expect(da == db)
         // And rebuilding in place changes nothing.
-        #expect(try dump(try a.build(processedAt: 42), tables) == da)
+        #expect(try dump(try a.build(processedAt: 42, force: true), tables) == da)
+    }
+}
+
+/// A run whose inputs did not change since the last build does nothing, and says so.
+struct UpToDateTests {
+    @Test func unchangedInputsSkipTheBuildAndAnyChangeRebuilds() throws {
+        let f = basicFixture()
+        f.extraFiles["models/people.sql"] = "select entity_id from {{ ref('nexus_entities') }}"
+        try f.write()
+        let project = try Project.load(root: f.root)
+        func run(_ force: Bool = false) throws -> Bool {
+            let w = try Runner.openWarehouse(project)
+            return try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: 0).run(force: force)
+        }
+        #expect(try run() == true)
+        #expect(try run() == false)
+        #expect(try run(true) == true)
+        #expect(try run() == false)
+
+        // A write to the warehouse by another tool (here: a seed table edited in place) rebuilds.
+        try f.warehouse().execute("INSERT INTO s_events VALUES ('e7', '2025-01-07 00:00:00', 'x', 'test', 's', NULL)")
+        #expect(try run() == true)
+        #expect(try f.warehouse().count("SELECT count(*) FROM nexus_events") == 4)
+        #expect(try run() == false)
+
+        // A changed model rebuilds.
+        try "select entity_id, entity_type from {{ ref('nexus_entities') }}".write(toFile: f.root + "/models/people.sql", atomically: true, encoding: .utf8)
+        let changed = try Project.load(root: f.root)
+        let w = try Runner.openWarehouse(changed)
+        #expect(try Runner(project: changed, warehouse: w, reporter: SilentReporter(), processedAt: 0).run() == true)
+        #expect(try w.columns(of: "people")?.count == 2)
+
+        // A dropped relation rebuilds.
+        try w.execute("DROP TABLE people")
+        #expect(try Runner(project: changed, warehouse: w, reporter: SilentReporter(), processedAt: 0).run() == true)
     }
 }
 

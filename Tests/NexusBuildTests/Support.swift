@@ -83,10 +83,10 @@ final class Fixture {
         return try build(processedAt: processedAt)
     }
 
-    func build(processedAt: Int64 = 1_800_000_000_000_000) throws -> SQLiteWarehouse {
+    func build(processedAt: Int64 = 1_800_000_000_000_000, force: Bool = false) throws -> SQLiteWarehouse {
         let project = try Project.load(root: root)
         let w = try Runner.openWarehouse(project)
-        try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: processedAt).run()
+        try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: processedAt).run(force: force)
         return w
     }
 

@@ -51,10 +51,14 @@ struct CLITests {
         let explain = try nexus(["explain", "email", "chain.walker@example.com", "--project", dir + "/demo"])
         #expect(explain.status == 0)
         #expect(explain.stdout.contains("anon-chain-0   8 hop(s)"))
-        // Rerunning with unchanged seeds skips them.
+        // Rerunning with nothing changed is up to date; --full rebuilds, skipping unchanged seeds.
         let rerun = try nexus(["run", "--project", "demo"], in: dir)
         #expect(rerun.status == 0)
-        #expect(rerun.stderr.contains("(unchanged)"))
+        #expect(rerun.stderr.contains("up to date"))
+        let full = try nexus(["run", "--full", "--project", "demo"], in: dir)
+        #expect(full.status == 0)
+        #expect(full.stderr.contains("(unchanged)"))
+        #expect(full.stderr.contains("identity resolution"))
     }
 
     @Test func errorsAreOneLineWithANonZeroExit() throws {
