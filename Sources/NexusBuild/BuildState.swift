@@ -14,6 +14,8 @@ struct BuildState: Codable, Equatable {
     static let format = "nexus-build-1"
     var fingerprint: String
     var changeCounter: UInt32
+    /// Rows of each nexus relation, as the build reported them.
+    var relationRows: [String: Int]
 
     static func path(for warehouse: String) -> String { warehouse + ".nexus-state" }
 

@@ -41,6 +41,9 @@ public final class Runner {
     var stagedViews: [(name: String, finalSQL: () throws -> String)] = []
     var seedStates: [(Seed, FileState)] = []
     public private(set) var results: [StepResult] = []
+    /// Rows of each nexus relation in the published build (from the engine, or from the
+    /// last build's record when the run was up to date).
+    public private(set) var relationRows: [String: Int] = [:]
 
     public init(project: Project, warehouse: SQLiteWarehouse, reporter: any RunReporter,
                 processedAt: Int64? = nil, engine: any NexusEngine = NativeEngine()) {
@@ -90,12 +93,13 @@ public final class Runner {
            try project.models.allSatisfy({ try warehouse.relationKind($0.name) != nil }) {
             record(StepResult(kind: "check", name: "up to date", rows: nil, seconds: now() - t0,
                               note: "project files, seeds and warehouse unchanged since the last build; --full rebuilds"))
+            relationRows = last.relationRows
             return false
         }
         BuildState.forget(warehouse.path)
         try build()
         if let counter = BuildState.changeCounter(of: warehouse.path) {
-            try BuildState(fingerprint: fingerprint, changeCounter: counter).save(warehouse.path)
+            try BuildState(fingerprint: fingerprint, changeCounter: counter, relationRows: relationRows).save(warehouse.path)
         }
         return true
     }
@@ -241,7 +245,8 @@ public final class Runner {
             let ins = inputs(kind)
             let union = try core.union(kind: kind, inputs: ins, processedAt: kind == .events ? processedAt : nil)
             if union.converts {
-                let rows = try warehouse.transaction { try warehouse.createTable(stage(kind.coreTable), as: union.sql) }
+                let columns = kind.coreColumns.map { (name: $0.name, type: d.typeName($0.type)) }
+                let rows = try warehouse.transaction { try warehouse.createTable(stage(kind.coreTable), columns: columns, as: union.sql) }
                 staged.insert(kind.coreTable)
                 record(StepResult(kind: "nexus", name: kind.coreTable, rows: rows, seconds: now() - t0, note: "table: source columns converted"))
                 continue
@@ -259,7 +264,9 @@ public final class Runner {
             physicalName: { [unowned self] in self.stage($0) },
             progress: { [unowned self] step, rows, secs in self.record(StepResult(kind: "engine", name: step, rows: rows, seconds: secs, note: nil)) },
             warn: { [unowned self] in self.reporter.warning($0) })
-        try engine.run(context, warehouse: warehouse)
+        var ctx = context
+        ctx.relationRows = { [unowned self] name, rows in self.relationRows[name] = rows }
+        try engine.run(ctx, warehouse: warehouse)
     }
 
     // MARK: swap

@@ -60,8 +60,7 @@ public struct CoreTables {
     public func union(kind: SourceContract.Kind, inputs: [SourceInput], processedAt: Int64?) throws -> (sql: String, converts: Bool) {
         var converts = false
         let d = warehouse.dialect
-        var columns = kind.columns
-        if kind == .events { columns.append(ContractColumn("_processed_at", .timestamp)) }
+        let columns = kind.coreColumns
         var selects: [String] = []
         for input in inputs {
             let have = try check(input, kind: kind)

@@ -13,6 +13,8 @@ public struct EngineContext {
     public var progress: (String, Int, Double) -> Void
     /// Reports something the user should know that does not stop the build.
     public var warn: (String) -> Void
+    /// Reports how many rows a nexus relation holds (read or written), for the run's summary.
+    public var relationRows: (String, Int) -> Void = { _, _ in }
 
     public init(entityTypes: [String], processedAt: Int64, physicalName: @escaping (String) -> String,
                 progress: @escaping (String, Int, Double) -> Void, warn: @escaping (String) -> Void) {

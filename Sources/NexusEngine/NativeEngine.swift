@@ -77,9 +77,11 @@ public final class NativeEngine: NexusEngine {
         var t0 = clock()
         try readEvents(warehouse, name("nexus_events"))
         context.progress("read events", events.count, clock() - t0)
+        context.relationRows("nexus_events", events.count)
         t0 = clock()
         try readIdentifiers(warehouse, name("nexus_entity_identifiers"), context)
-        context.progress("read identifiers", occNode.count, clock() - t0)
+        context.progress("read identifiers", rowsRead, clock() - t0)
+        context.relationRows("nexus_entity_identifiers", rowsRead)
         t0 = clock()
         edgeFirstNode = []
         resolveComponents()
@@ -88,29 +90,40 @@ public final class NativeEngine: NexusEngine {
         t0 = clock()
         var rows = 0
         for (t, type) in etypes.enumerated() {
-            rows += try writeMapping(warehouse, name("nexus_resolved_\(type)_identifiers"), etype: t, context)
+            let n = try writeMapping(warehouse, name("nexus_resolved_\(type)_identifiers"), etype: t, context)
+            context.relationRows("nexus_resolved_\(type)_identifiers", n)
+            rows += n
         }
         context.progress("resolved identifiers", rows, clock() - t0)
 
         t0 = clock()
         let traits = try readTraits(warehouse, name("nexus_entity_traits"), context)
-        context.progress("read traits", traits.winnerEntity.count, clock() - t0)
+        context.progress("read traits", rowsRead, clock() - t0)
+        context.relationRows("nexus_entity_traits", rowsRead)
         t0 = clock()
         rows = try writeResolvedTraits(warehouse, name("nexus_resolved_entity_traits"), traits, context)
         context.progress("resolved traits", rows, clock() - t0)
+        context.relationRows("nexus_resolved_entity_traits", rows)
 
         t0 = clock()
         let interactions = try writeParticipants(warehouse, name("nexus_entity_participants"), context)
         context.progress("participants", interactions.rows, clock() - t0)
+        context.relationRows("nexus_entity_participants", interactions.rows)
 
         t0 = clock()
         rows = try writeEntities(warehouse, name("nexus_entities"), traits, interactions, context)
         context.progress("entities", rows, clock() - t0)
+        context.relationRows("nexus_entities", rows)
 
         t0 = clock()
         rows = try writeRelationships(warehouse, name("nexus_relationship_declarations"), name("nexus_relationships"), context)
         context.progress("relationships", rows, clock() - t0)
+        context.relationRows("nexus_relationship_declarations", rowsRead)
+        context.relationRows("nexus_relationships", rows)
     }
+
+    /// Rows read by the last scan of a core relation.
+    var rowsRead = 0
 
     func clock() -> Double {
         var ts = timespec()
@@ -188,7 +201,9 @@ public final class NativeEngine: NexusEngine {
     func readIdentifiers(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws {
         var unknownTypes: [String: Int] = [:]
         var nullValues = 0
+        rowsRead = 0
         try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, _ingested_at FROM \(w.dialect.quote(table))") { row in
+            rowsRead += 1
             guard let et = etypeIndex(row, 0) else {
                 unknownTypes[row.string(0) ?? "NULL", default: 0] += 1
                 return
@@ -424,7 +439,9 @@ public final class NativeEngine: NexusEngine {
         var slot = Int64Map(capacity: 1 << 16)
         var dropped: [String: Int] = [:]
         var unknownTypes = 0
+        rowsRead = 0
         try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
+            rowsRead += 1
             guard let et = etypeIndex(row, 0) else { unknownTypes += 1; return }
             if row.isNull(4) || row.isNull(3) || row.isNull(1) || row.isNull(2) { return }
             if row.withBytes(4, { $0.isEmpty }) { return }
@@ -714,7 +731,9 @@ public final class NativeEngine: NexusEngine {
                    relationship_declaration_id
             FROM \(w.dialect.quote(input))
             """
+        rowsRead = 0
         try w.scanPipelined(sql) { row in
+            rowsRead += 1
             guard let a = resolve(row, value: 0, type: 1, etype: 2), let b = resolve(row, value: 4, type: 5, etype: 6), !row.isNull(8) else {
                 unresolved += 1
                 return

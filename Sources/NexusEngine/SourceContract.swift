@@ -38,6 +38,11 @@ public enum SourceContract {
             }
         }
 
+        /// The core relation's columns: the contract's, plus `_processed_at` on events.
+        public var coreColumns: [ContractColumn] {
+            self == .events ? columns + [ContractColumn("_processed_at", .timestamp)] : columns
+        }
+
         public var columns: [ContractColumn] {
             switch self {
             case .events:

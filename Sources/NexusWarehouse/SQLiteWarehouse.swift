@@ -191,6 +191,12 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         return try executeCounting("INSERT INTO \(dialect.quote(table)) \(select)")
     }
 
+    /// Creates `table` with the given columns and declared types, and fills it from a query.
+    public func createTable(_ table: String, columns: [(name: String, type: String)], as select: String) throws -> Int {
+        try execute("CREATE TABLE \(dialect.quote(table)) (\(columns.map { "\(dialect.quote($0.name)) \($0.type)" }.joined(separator: ", ")))")
+        return try executeCounting("INSERT INTO \(dialect.quote(table)) \(select)")
+    }
+
     /// Number of rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(db)) }
 }

@@ -62,8 +62,7 @@ extension Nexus {
         try runner.run(force: force)
         var table: [[String]] = []
         for name in project.nexusRelations {
-            let n = try warehouse.query("SELECT count(*) FROM \(warehouse.dialect.quote(name))").rows.first?.first?.description ?? "?"
-            table.append([name, n])
+            table.append([name, runner.relationRows[name].map(TextTable.group) ?? "?"])
         }
         print(TextTable.render(header: ["nexus table", "rows"], rows: table, rightAligned: [1]))
         let secs = Date().timeIntervalSince(started)

@@ -231,8 +231,13 @@ struct DemoTests {
         let project = try Project.load(root: dir)
         let w = try Runner.openWarehouse(project)
         let reporter = SilentReporter()
-        try Runner(project: project, warehouse: w, reporter: reporter, processedAt: 0).run()
+        let runner = Runner(project: project, warehouse: w, reporter: reporter, processedAt: 0)
+        try runner.run()
         #expect(reporter.warnings.isEmpty)
+        // The summary's row counts are the relations' real sizes.
+        for name in project.nexusRelations {
+            #expect(runner.relationRows[name] == (try w.count("SELECT count(*) FROM \"\(name)\"")), "\(name)")
+        }
 
         // A chain of more than five hops is one person.
         let chain = try #require(try w.entityID("email", "chain.walker@example.com"))
@@ -250,6 +255,9 @@ struct DemoTests {
         #expect(try w.count("SELECT count(*) FROM nexus_relationships WHERE relationship_type = 'membership'") > 250)
         #expect(try w.count("SELECT count(*) FROM nexus_entities WHERE entity_type = 'person' AND location_name IS NOT NULL") == 0)
 
+        // Core relations whose sources need no conversion are views (no copy of the rows).
+        #expect(try w.relationKind("nexus_events") == .view)
+        #expect(try w.relationKind("nexus_entity_identifiers") == .view)
         // Any SQLite client (without nexus's functions) can read every relation.
         let plain = try SQLiteWarehouse(path: dir + "/warehouse.sqlite", nexusFunctions: false)
         for (name, _) in try plain.relations() {
