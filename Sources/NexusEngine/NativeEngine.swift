@@ -338,17 +338,18 @@ public final class NativeEngine: NexusEngine {
         w.bindStatic(i, bytes: pool.bytes(id))
     }
 
-    /// Builds md5 input from byte parts joined by '-', NULL parts spelled as dbt_utils does.
+    /// `prefix_` + md5 of three parts joined by '-', NULL (id < 0) spelled as dbt_utils does.
     @inline(__always)
-    func hashID(_ prefix: [UInt8], _ parts: [(StringPool, Int32)], into out: inout [UInt8]) {
-        scratch.bytes.removeAll(keepingCapacity: true)
-        for (k, (pool, id)) in parts.enumerated() {
-            if k > 0 { scratch.bytes.append(45) }
-            if id < 0 { scratch.bytes.append(contentsOf: NexusID.nullToken.utf8) }
-            else { pool.withBytes(id) { scratch.bytes.append(contentsOf: $0) } }
+    func hashID(_ prefix: [UInt8], _ p1: StringPool, _ i1: Int32, _ p2: StringPool, _ i2: Int32,
+                _ p3: StringPool, _ i3: Int32, into out: inout [UInt8]) {
+        let b = scratch.bytes
+        b.removeAll()
+        @inline(__always) func part(_ pool: StringPool, _ id: Int32) {
+            if id < 0 { b.append(contentsOf: NexusID.nullToken.utf8) } else { b.append(contentsOf: pool.bytes(id)) }
         }
+        part(p1, i1); b.append(45); part(p2, i2); b.append(45); part(p3, i3)
         out.removeAll(keepingCapacity: true)
-        scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &out) }
+        NexusID.append(prefix: prefix, md5Of: b.bytes, to: &out)
     }
 
     func create(_ w: SQLiteWarehouse, _ table: String, _ columns: [(String, ColumnType)]) throws {
@@ -542,7 +543,8 @@ public final class NativeEngine: NexusEngine {
         try create(w, table, cols)
         let prefix = Array(NexusID.prefix(for: "entity_trait").utf8)
         var id = [UInt8]()
-        let nameBytes = t.names.map { Array($0.utf8) }
+        let namePool = StringPool(capacity: t.names.count)
+        for n in t.names { _ = namePool.intern(n) }
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for k in t.order {
@@ -551,14 +553,14 @@ public final class NativeEngine: NexusEngine {
                     let vs = t.valueStart[i], vl = Int(t.valueLength[i])
                     scratch.bytes.removeAll(keepingCapacity: true)
                     entityIDs.withBytes(e) { scratch.bytes.append(contentsOf: $0) }
-                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: nameBytes[Int(t.winnerName[i])])
+                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: namePool.bytes(t.winnerName[i]))
                     scratch.bytes.append(45); scratch.bytes.append(contentsOf: t.values[vs..<(vs + vl)])
                     id.removeAll(keepingCapacity: true)
                     scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &id) }
                     id.withUnsafeBytes { ins.bind(0, bytes: $0) }
                     bindPool(ins, 1, entityIDs, e)
-                    ins.bind(2, etypes[Int(entityEType[Int(e)])])
-                    nameBytes[Int(t.winnerName[i])].withUnsafeBytes { ins.bind(3, bytes: $0) }
+                    ins.bindStatic(2, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
+                    ins.bindStatic(3, bytes: namePool.bytes(t.winnerName[i]))
                     t.values.withUnsafeBytes { ins.bind(4, bytes: UnsafeRawBufferPointer(rebasing: $0[vs..<(vs + vl)])) }
                     bindTimestamp(ins, 5, t.winnerOccurred[i])
                     ins.bind(6, Int64(0))
@@ -636,9 +638,9 @@ public final class NativeEngine: NexusEngine {
                     if triple == previous { continue }
                     previous = triple
                     let (ev, e, role) = triple
-                    hashID(prefix, [(events, ev), (entityIDs, e), (roles, role)], into: &id)
+                    hashID(prefix, events, ev, entityIDs, e, roles, role, into: &id)
                     id.withUnsafeBytes { ins.bind(0, bytes: $0) }
-                    ins.bind(1, etypes[Int(entityEType[Int(e)])])
+                    ins.bindStatic(1, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
                     bindPool(ins, 2, events, ev)
                     bindPool(ins, 3, entityIDs, e)
                     bindPool(ins, 4, roles, role)
@@ -679,7 +681,7 @@ public final class NativeEngine: NexusEngine {
                 for e32 in entityOrder {
                     let e = Int(e32)
                     bindPool(ins, 0, entityIDs, e32)
-                    ins.bind(1, etypes[Int(entityEType[e])])
+                    ins.bindStatic(1, bytes: etypePool.bytes(Int32(entityEType[e])))
                     for k in 0..<sortedNames.count { ins.bindNull(traitBase + k) }
                     while cursor < t.order.count, t.winnerEntity[Int(t.order[cursor])] == e32 {
                         let i = Int(t.order[cursor])
@@ -792,7 +794,7 @@ public final class NativeEngine: NexusEngine {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for key in keys {
                     let r = rels[groups[key]!]
-                    hashID(prefix, [(entityIDs, key.a), (entityIDs, key.b), (relTypes, key.type)], into: &id)
+                    hashID(prefix, entityIDs, key.a, entityIDs, key.b, relTypes, key.type, into: &id)
                     id.withUnsafeBytes { ins.bind(0, bytes: $0) }
                     bindPool(ins, 1, entityIDs, key.a)
                     ins.bind(2, r.aType)
