@@ -30,8 +30,10 @@ let package = Package(
         .target(name: "NexusWarehouse", dependencies: ["NexusCore", "NexusSQL", "CSQLite"], swiftSettings: fast),
         // The nexus steps: identity resolution, traits, entities, participants, relationships.
         .target(name: "NexusEngine", dependencies: ["NexusCore", "NexusSQL", "NexusWarehouse"], swiftSettings: fast),
+        // Customer.io shapes: the macros that turn nexus tables into Reverse ETL tables.
+        .target(name: "NexusOutputs", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse"]),
         // One run of a project: seeds, models and the engine, staged and swapped in atomically.
-        .target(name: "NexusBuild", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusEngine"]),
+        .target(name: "NexusBuild", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusEngine", "NexusOutputs"]),
         // The bundled demo project and the synthetic clinic generator.
         .target(name: "NexusScaffold", dependencies: ["NexusCore"]),
         .executableTarget(name: "nexus", dependencies: [

@@ -177,26 +177,28 @@ public final class Runner {
     // MARK: models
 
     /// Renders a model's SQL, with `ref()` resolved by `resolve`.
-    public static func render(_ model: Model, project: Project, dialect: any SQLDialect, resolve: @escaping (String) -> String) throws -> String {
-        let renderer = TemplateRenderer(functions: TemplateFunctions.functions(project: project, dialect: dialect, resolve: resolve))
+    public static func render(_ model: Model, project: Project, dialect: any SQLDialect, resolve: @escaping (String) -> String,
+                              catalog: @escaping (String) throws -> [ColumnInfo]? = { _ in nil }) throws -> String {
+        let renderer = TemplateRenderer(functions: TemplateFunctions.functions(project: project, dialect: dialect, resolve: resolve, catalog: catalog))
         return try renderer.render(model.template)
     }
 
     func buildModel(_ model: Model) throws {
         let t0 = now()
         for w in model.warnings { reporter.warning(w) }
-        let sql = try Runner.render(model, project: project, dialect: warehouse.dialect) { [unowned self] in
+        let sql = try Runner.render(model, project: project, dialect: warehouse.dialect, resolve: { [unowned self] in
             self.warehouse.dialect.quote(self.physical($0))
-        }
+        }, catalog: { [unowned self] in try self.warehouse.columns(of: self.physical($0)) })
         let body = Runner.stripTrailingSemicolons(sql)
         var rows: Int? = nil
         do {
             switch model.materialized {
             case .view:
                 try warehouse.execute("CREATE VIEW \(warehouse.dialect.quote(stage(model.name))) AS \(body)")
-                let project = self.project, d = warehouse.dialect
+                let project = self.project, d = warehouse.dialect, w = warehouse
                 stagedViews.append((model.name, {
-                    Runner.stripTrailingSemicolons(try Runner.render(model, project: project, dialect: d) { d.quote($0) })
+                    Runner.stripTrailingSemicolons(try Runner.render(model, project: project, dialect: d, resolve: { d.quote($0) },
+                                                                     catalog: { try w.columns(of: $0) }))
                 }))
             case .table:
                 rows = try warehouse.createTable(stage(model.name), as: body)

@@ -1,11 +1,17 @@
 import NexusCore
 import NexusEngine
 import NexusProject
+import NexusOutputs
 import NexusSQL
+import NexusWarehouse
 
 /// The functions models can call: `ref`, `var`, `config` and nexus's macros.
 public enum TemplateFunctions {
-    public static func functions(project: Project, dialect: any SQLDialect, resolve: @escaping (String) -> String) -> [String: TemplateFunction] {
+    /// - Parameters:
+    ///   - resolve: the quoted name to read a relation by.
+    ///   - catalog: the columns of a relation (by project name), for macros that discover them.
+    public static func functions(project: Project, dialect: any SQLDialect, resolve: @escaping (String) -> String,
+                                 catalog: @escaping (String) throws -> [ColumnInfo]? = { _ in nil }) -> [String: TemplateFunction] {
         var f: [String: TemplateFunction] = [:]
         f["ref"] = { call in
             guard let name = call.args.first?.string else { throw call.error("takes a model name") }
@@ -33,6 +39,13 @@ public enum TemplateFunctions {
             }
             guard !columns.isEmpty else { throw call.error("columns must not be empty") }
             return .string(dialect.nexusID(prefix: NexusID.prefix(for: kind), expressions: columns))
+        }
+        f["nexus.customer_io_identify"] = { call in
+            let macro = try CustomerIOIdentify(call)
+            guard let columns = try catalog("nexus_entities") else {
+                throw call.error("nexus_entities does not exist yet")
+            }
+            return .string(try macro.sql(relation: resolve("nexus_entities"), columns: columns, dialect: dialect, call: call))
         }
         return f
     }

@@ -41,7 +41,13 @@ public struct Project: Sendable {
     public var nexusRelations: [String] { Project.nexusRelations(entityTypes: config.entityTypes) }
 
     /// The built-in template functions; callers add macros of later stages to this list.
-    public static let builtinFunctions = ["ref", "var", "config", "nexus.create_nexus_id"]
+    public static let builtinFunctions = ["ref", "var", "config", "nexus.create_nexus_id"] + macroRefs.keys.sorted()
+
+    /// Macros that read nexus tables: a model calling one depends on those tables as if it
+    /// had written `ref()` for each.
+    public static let macroRefs: [String: [String]] = [
+        "nexus.customer_io_identify": ["nexus_entities"],
+    ]
 
     /// Loads the project in `root`, checking everything that can be checked before touching a warehouse.
     public static func load(root: String, extraFunctions: [String] = []) throws -> Project {
@@ -128,6 +134,7 @@ public struct Project: Sendable {
             guard known.contains(call.name) else {
                 throw NexusError("template", "unknown function or macro '\(call.name)' (known: \(known.sorted().joined(separator: ", ")))", at: call.location)
             }
+            for r in macroRefs[call.name] ?? [] where !refs.contains(r) { refs.append(r) }
             switch call.name {
             case "ref":
                 guard call.args.count == 1, call.kwargs.isEmpty, case .literal(.string(let target)) = call.args[0] else {
