@@ -42,7 +42,7 @@ let package = Package(
         ]),
         .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
         .testTarget(name: "NexusProjectTests", dependencies: ["NexusProject", "NexusCore"]),
-        .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore"]),
+        .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore", "NexusSQL"]),
         .testTarget(name: "NexusCLITests", dependencies: ["nexus"]),
         .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
     ],

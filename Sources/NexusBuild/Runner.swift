@@ -189,7 +189,7 @@ public final class Runner {
         let sql = try Runner.render(model, project: project, dialect: warehouse.dialect, resolve: { [unowned self] in
             self.warehouse.dialect.quote(self.physical($0))
         }, catalog: { [unowned self] in try self.warehouse.columns(of: self.physical($0)) })
-        let body = Runner.stripTrailingSemicolons(sql)
+        let body = warehouse.dialect.adapt(Runner.stripTrailingSemicolons(sql))
         var rows: Int? = nil
         do {
             switch model.materialized {
@@ -197,8 +197,8 @@ public final class Runner {
                 try warehouse.execute("CREATE VIEW \(warehouse.dialect.quote(stage(model.name))) AS \(body)")
                 let project = self.project, d = warehouse.dialect, w = warehouse
                 stagedViews.append((model.name, {
-                    Runner.stripTrailingSemicolons(try Runner.render(model, project: project, dialect: d, resolve: { d.quote($0) },
-                                                                     catalog: { try w.columns(of: $0) }))
+                    d.adapt(Runner.stripTrailingSemicolons(try Runner.render(model, project: project, dialect: d, resolve: { d.quote($0) },
+                                                                             catalog: { try w.columns(of: $0) })))
                 }))
             case .table:
                 rows = try warehouse.createTable(stage(model.name), as: body)

@@ -18,6 +18,8 @@ public protocol SQLDialect: Sendable {
     func checkedBoolean(_ expression: String, relation: String, column: String, key: String) -> String
     /// An expression cast to a floating-point number.
     func castReal(_ expression: String) -> String
+    /// A model's rendered SQL, adapted to what this warehouse needs to run it as Snowflake would.
+    func adapt(_ sql: String) -> String
 }
 
 extension SQLDialect {
@@ -71,6 +73,7 @@ public struct SQLiteDialect: SQLDialect {
         "nexus_boolean(\(expression), \(literal(relation)), \(literal(column)), \(castText(key)))"
     }
     public func castReal(_ expression: String) -> String { "cast(\(expression) as real)" }
+    public func adapt(_ sql: String) -> String { SQLBooleanLiterals.rewrite(sql, true: "nexus_true()", false: "nexus_false()") }
 }
 
 /// PostgreSQL.
@@ -96,6 +99,7 @@ public struct PostgresDialect: SQLDialect {
         "cast(\(expression) as boolean)"
     }
     public func castReal(_ expression: String) -> String { "cast(\(expression) as double precision)" }
+    public func adapt(_ sql: String) -> String { sql }
 }
 
 /// Snowflake.
@@ -121,6 +125,7 @@ public struct SnowflakeDialect: SQLDialect {
         "to_boolean(\(expression))"
     }
     public func castReal(_ expression: String) -> String { "cast(\(expression) as float)" }
+    public func adapt(_ sql: String) -> String { sql }
 }
 
 extension String {

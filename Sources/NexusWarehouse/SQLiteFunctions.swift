@@ -4,6 +4,7 @@ import NexusCore
 /// SQL functions nexus adds to SQLite so that models written for Snowflake run unchanged.
 enum SQLiteFunctions {
     static func register(on db: OpaquePointer) {
+        registerJSON(on: db)
         let flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC
         sqlite3_create_function_v2(db, "md5", 1, flags, nil, { ctx, _, argv in
             guard let arg = argv?[0], sqlite3_value_type(arg) != SQLITE_NULL else { sqlite3_result_null(ctx); return }
@@ -12,23 +13,26 @@ enum SQLiteFunctions {
             let hex = NexusID.md5Hex(UnsafeRawBufferPointer(start: p, count: n))
             sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT_PTR)
         }, nil, nil, nil)
-        // to_timestamp_ntz(x): text in any ISO-8601 form, or Unix seconds, to the canonical UTC text.
+        // to_timestamp_ntz(x): text in any ISO-8601 form, or Unix seconds, to the canonical UTC
+        // text, marked as a timestamp so object_construct renders it as Snowflake does.
         sqlite3_create_function_v2(db, "to_timestamp_ntz", 1, flags, nil, { ctx, _, argv in
             guard let arg = argv?[0] else { sqlite3_result_null(ctx); return }
+            func timestamp(_ micros: Int64) {
+                sqlite3_result_text(ctx, Timestamp.format(micros), -1, SQLITE_TRANSIENT_PTR)
+                sqlite3_result_subtype(ctx, SQLiteFunctions.timestampSubtype)
+            }
             switch sqlite3_value_type(arg) {
             case SQLITE_NULL: sqlite3_result_null(ctx)
-            case SQLITE_INTEGER:
-                sqlite3_result_text(ctx, Timestamp.format(sqlite3_value_int64(arg) * 1_000_000), -1, SQLITE_TRANSIENT_PTR)
-            case SQLITE_FLOAT:
-                sqlite3_result_text(ctx, Timestamp.format(Int64(sqlite3_value_double(arg) * 1_000_000)), -1, SQLITE_TRANSIENT_PTR)
+            case SQLITE_INTEGER: timestamp(sqlite3_value_int64(arg) * 1_000_000)
+            case SQLITE_FLOAT: timestamp(Int64(sqlite3_value_double(arg) * 1_000_000))
             default:
                 let p = sqlite3_value_text(arg)
                 let n = Int(sqlite3_value_bytes(arg))
                 let raw = UnsafeRawBufferPointer(start: p, count: n)
                 if let micros = Timestamp.parse(raw) {
-                    sqlite3_result_text(ctx, Timestamp.format(micros), -1, SQLITE_TRANSIENT_PTR)
+                    timestamp(micros)
                 } else if let secs = Int64(String(decoding: raw, as: UTF8.self)) {
-                    sqlite3_result_text(ctx, Timestamp.format(secs * 1_000_000), -1, SQLITE_TRANSIENT_PTR)
+                    timestamp(secs * 1_000_000)
                 } else {
                     let msg = "to_timestamp_ntz: cannot read '\(String(decoding: raw, as: UTF8.self))' as a timestamp"
                     sqlite3_result_error(ctx, msg, -1)
@@ -66,6 +70,92 @@ enum SQLiteFunctions {
                 }
             }
         }, nil, nil, nil)
+    }
+
+    /// Subtypes nexus puts on values: SQLite's own JSON marker, and nexus's boolean and timestamp markers.
+    static let jsonSubtype: UInt32 = 74       // 'J', as SQLite's JSON functions use
+    static let booleanSubtype: UInt32 = 66    // 'B'
+    static let timestampSubtype: UInt32 = 84  // 'T'
+
+    /// Registers `nexus_true()`, `nexus_false()`, `object_construct` and `object_construct_keep_null`.
+    static func registerJSON(on db: OpaquePointer) {
+        let flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC
+        for (name, value) in [("nexus_true", Int64(1)), ("nexus_false", Int64(0))] {
+            let box = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+            box.initialize(to: value)
+            sqlite3_create_function_v2(db, name, 0, flags, box, { ctx, _, _ in
+                let v = sqlite3_user_data(ctx)!.assumingMemoryBound(to: Int64.self).pointee
+                sqlite3_result_int64(ctx, v)
+                sqlite3_result_subtype(ctx, SQLiteFunctions.booleanSubtype)
+            }, nil, nil, { $0?.deallocate() })
+        }
+        for (name, keepNull) in [("object_construct", false), ("object_construct_keep_null", true)] {
+            let box = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+            box.initialize(to: keepNull)
+            sqlite3_create_function_v2(db, name, -1, flags, box, { ctx, argc, argv in
+                let keepNull = sqlite3_user_data(ctx)!.assumingMemoryBound(to: Bool.self).pointee
+                guard argc % 2 == 0, let argv else {
+                    sqlite3_result_error(ctx, "object_construct takes key, value pairs", -1); return
+                }
+                var out: [UInt8] = [123]
+                var first = true
+                for k in stride(from: 0, to: Int(argc), by: 2) {
+                    guard let key = argv[k], sqlite3_value_type(key) != SQLITE_NULL else {
+                        sqlite3_result_error(ctx, "object_construct: key \(k / 2 + 1) is NULL", -1); return
+                    }
+                    let value = argv[k + 1]
+                    let type = value.map { sqlite3_value_type($0) } ?? SQLITE_NULL
+                    if type == SQLITE_NULL && !keepNull { continue }
+                    if !first { out.append(44) }
+                    first = false
+                    SQLiteFunctions.appendJSONString(&out, UnsafeRawBufferPointer(start: sqlite3_value_text(key), count: Int(sqlite3_value_bytes(key))))
+                    out.append(58)
+                    guard let value else { out.append(contentsOf: "null".utf8); continue }
+                    let subtype = sqlite3_value_subtype(value)
+                    switch type {
+                    case SQLITE_NULL: out.append(contentsOf: "null".utf8)
+                    case SQLITE_INTEGER:
+                        let v = sqlite3_value_int64(value)
+                        if subtype == SQLiteFunctions.booleanSubtype { out.append(contentsOf: (v != 0 ? "true" : "false").utf8) }
+                        else { out.append(contentsOf: String(v).utf8) }
+                    case SQLITE_FLOAT:
+                        let v = sqlite3_value_double(value)
+                        out.append(contentsOf: (v.isFinite ? String(v) : "null").utf8)
+                    default:
+                        let raw = UnsafeRawBufferPointer(start: sqlite3_value_text(value), count: Int(sqlite3_value_bytes(value)))
+                        if subtype == SQLiteFunctions.jsonSubtype {
+                            out.append(contentsOf: raw)
+                        } else if subtype == SQLiteFunctions.timestampSubtype, let micros = Timestamp.parse(raw) {
+                            let text = Array(Timestamp.formatMillis(micros).utf8)
+                            text.withUnsafeBytes { SQLiteFunctions.appendJSONString(&out, $0) }
+                        } else {
+                            SQLiteFunctions.appendJSONString(&out, raw)
+                        }
+                    }
+                }
+                out.append(125)
+                out.withUnsafeBytes { sqlite3_result_text(ctx, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count), SQLITE_TRANSIENT_PTR) }
+                sqlite3_result_subtype(ctx, SQLiteFunctions.jsonSubtype)
+            }, nil, nil, { $0?.deallocate() })
+        }
+    }
+
+    /// Appends a JSON string literal for UTF-8 bytes.
+    static func appendJSONString(_ out: inout [UInt8], _ s: UnsafeRawBufferPointer) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        out.append(34)
+        for c in s {
+            switch c {
+            case 34: out.append(92); out.append(34)
+            case 92: out.append(92); out.append(92)
+            case 10: out.append(92); out.append(110)
+            case 13: out.append(92); out.append(114)
+            case 9: out.append(92); out.append(116)
+            case 0..<32: out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
+            default: out.append(c)
+            }
+        }
+        out.append(34)
     }
 
     static func rowError(_ argv: UnsafeMutablePointer<OpaquePointer?>, _ message: String) -> String {

@@ -106,3 +106,28 @@ struct SQLiteFunctionTests {
         #expect(throws: NexusError.self) { _ = try w.query("SELECT to_timestamp_ntz('soon')") }
     }
 }
+
+struct ObjectConstructTests {
+    @Test func snowflakeSemanticsOnSQLite() throws {
+        let w = try SQLiteWarehouse(path: ":memory:")
+        let sql = NexusSQL.SQLiteDialect().adapt("""
+            SELECT object_construct('b', true, 'f', case when 1 = 2 then true else false end, 'n', 2, 'x', 2.5,
+                                    's', 'he said "hi"', 'gone', NULL, 't', to_timestamp_ntz('2025-01-15T10:30:00Z'),
+                                    'o', object_construct('k', 'v'), 'one', 1),
+                   object_construct_keep_null('gone', NULL),
+                   true = 1, 'true'
+            """)
+        let r = try w.query(sql).rows[0]
+        #expect(r[0] == .text(#"{"b":true,"f":false,"n":2,"x":2.5,"s":"he said \"hi\"","t":"2025-01-15 10:30:00.000","o":{"k":"v"},"one":1}"#))
+        #expect(r[1] == .text(#"{"gone":null}"#))
+        #expect(r[2] == .integer(1))
+        #expect(r[3] == .text("true"))
+        #expect(throws: NexusError.self) { _ = try w.query("SELECT object_construct('a')") }
+    }
+
+    @Test func booleanRewriteLeavesStringsIdentifiersAndCommentsAlone() {
+        let sql = "select true, FALSE, 'true', \"true\", t.true, [false], `true` -- true\n/* false */ , trueish"
+        #expect(NexusSQL.SQLBooleanLiterals.rewrite(sql, true: "T()", false: "F()")
+                == "select T(), F(), 'true', \"true\", t.true, [false], `true` -- true\n/* false */ , trueish")
+    }
+}
