@@ -32,11 +32,12 @@ public enum DemoProject {
         func seed(_ name: String) -> String { (seeds as NSString).appendingPathComponent(name + ".csv") }
 
         // Locations.
-        let locations = try CSVWriter(path: seed("raw_locations"), header: ["location_id", "location_name", "city", "opened_at"])
+        let locations = try CSVWriter(path: seed("raw_locations"), header: ["location_id", "location_name", "city", "lobbie_integration_uuid", "opened_at"])
         let locationCount = 6
         for l in 0..<locationCount {
             let city = cities[l % cities.count]
-            locations.row(["L\(String(format: "%03d", l + 1))", "GameDay Mens Health - \(city)", city, ts(base - 86_400 * (400 - l * 30))])
+            let uuid = String(format: "6f1c%04x-%04x-4%03x-8%03x-%012x", l + 1, (l + 1) * 257 % 65_536, l * 17, l * 31, 0x5eed_0000 + l)
+            locations.row(["L\(String(format: "%03d", l + 1))", "GameDay Mens Health - \(city)", city, uuid, ts(base - 86_400 * (400 - l * 30))])
         }
         locations.close()
 
@@ -116,6 +117,11 @@ public enum DemoProject {
         try writeFile((models as NSString).appendingPathComponent("clinic_entity_identifiers.sql"), identifiersSQL)
         try writeFile((models as NSString).appendingPathComponent("clinic_entity_traits.sql"), traitsSQL)
         try writeFile((models as NSString).appendingPathComponent("clinic_relationship_declarations.sql"), relationshipsSQL)
+        let outputs = (dir as NSString).appendingPathComponent("models/output")
+        try writeFile((outputs as NSString).appendingPathComponent("high_level_customer_journey.sql"), journeySQL)
+        for (name, sql) in CustomerIOExamples.seedModels {
+            try writeFile((outputs as NSString).appendingPathComponent("customer_io/\(name).sql"), sql)
+        }
         try writeFile((dir as NSString).appendingPathComponent(".gitignore"), "warehouse.sqlite*\n")
     }
 
@@ -284,12 +290,37 @@ public enum DemoProject {
             select {{ nexus.create_nexus_id('event', ['location_id', "'opened'"]) }}, opened_at, 'group', 'location_id', location_id, 'location_name', location_name from {{ ref('raw_locations') }}
             union all
             select {{ nexus.create_nexus_id('event', ['location_id', "'opened'"]) }}, opened_at, 'group', 'location_id', location_id, 'city', city from {{ ref('raw_locations') }}
+            union all
+            select {{ nexus.create_nexus_id('event', ['location_id', "'opened'"]) }}, opened_at, 'group', 'location_id', location_id, 'location_lobbie_integration_uuid', lobbie_integration_uuid from {{ ref('raw_locations') }}
         )
         select {{ nexus.create_nexus_id('entity_trait', ['event_id', 'identifier_type', 'identifier_value', 'trait_name']) }} as entity_trait_id,
                event_id, entity_type, identifier_type, identifier_value, trait_name, trait_value,
                '{{ var('clinic_source') }}' as source, occurred_at, occurred_at as _ingested_at
         from observations
         where trait_value is not null and trait_value <> '' and identifier_value is not null
+
+        """
+
+    static let journeySQL = """
+        {{ config(materialized='table') }}
+        -- Where each person stands: lead (no appointment yet), patient (appointments), paying
+        -- customer (payments). One current state per person; the seed's examples read it.
+        with activity as (
+            select p.entity_id,
+                   sum(case when e.event_type = 'appointment' then 1 else 0 end) as appointments,
+                   sum(case when e.event_type = 'transaction' then 1 else 0 end) as payments,
+                   max(e.occurred_at) as last_activity_at
+            from {{ ref('nexus_entity_participants') }} p
+            inner join {{ ref('nexus_events') }} e on e.event_id = p.event_id
+            where p.entity_type = 'person'
+            group by p.entity_id
+        )
+        select entity_id,
+               'customer_journey' as state_name,
+               case when payments > 0 then 'paying customer' when appointments > 0 then 'patient' else 'lead' end as state_value,
+               last_activity_at as state_entered_at,
+               true as is_current
+        from activity
 
         """
 

@@ -258,11 +258,34 @@ struct DemoTests {
         // Core relations whose sources need no conversion are views (no copy of the rows).
         #expect(try w.relationKind("nexus_events") == .view)
         #expect(try w.relationKind("nexus_entity_identifiers") == .view)
-        // Any SQLite client (without nexus's functions) can read every relation.
+        // Any SQLite client (without nexus's functions) can read every table and every nexus
+        // relation (views that call nexus's functions, like the Customer.io models, need them).
         let plain = try SQLiteWarehouse(path: dir + "/warehouse.sqlite", nexusFunctions: false)
-        for (name, _) in try plain.relations() {
+        for (name, kind) in try plain.relations() where kind == .table || name.hasPrefix("nexus_") {
             _ = try plain.query("SELECT * FROM \"\(name)\" LIMIT 1")
         }
+
+        // The seed's four Customer.io examples run as written.
+        let persons = try w.query("SELECT * FROM customer_io_persons")
+        #expect(Array(persons.columns.prefix(3)) == ["userId", "anonymousId", "timestamp"])
+        #expect(persons.columns.last == "customer_journey_state")
+        #expect(!persons.columns.contains("email") && !persons.columns.contains("location_name"))
+        #expect(persons.rows.count > 150)
+        #expect(try w.count("SELECT count(*) FROM customer_io_persons WHERE customer_journey_state = 'lead'") == 0)
+        #expect(try w.count("SELECT count(*) FROM customer_io_events WHERE \"userId\" NOT IN (SELECT \"userId\" FROM customer_io_persons)") == 0)
+        #expect(try w.count("SELECT count(*) FROM customer_io_events WHERE event = 'payment completed' AND value IS NOT NULL AND value_unit = 'USD'") > 100)
+        #expect(try w.strings("SELECT DISTINCT \"objectTypeId\" FROM customer_io_locations") == [["1"]])
+        #expect(try w.count("SELECT count(*) FROM customer_io_locations WHERE location_lobbie_integration_uuid IS NOT NULL") == 6)
+        let attributes = try w.strings("SELECT \"relationshipAttributes\" FROM customer_io_location_relationships").map { $0[0]! }
+        #expect(attributes.count > 200)
+        for json in attributes {
+            for key in ["is_primary_location", "is_most_recent_location", "is_first_location", "has_multiple_locations"] {
+                #expect(json.contains("\"\(key)\":true") || json.contains("\"\(key)\":false"), "\(json)")
+            }
+            #expect(json.range(of: #""location_count":[0-9]+,"#, options: .regularExpression) != nil)
+            #expect(json.range(of: #""first_interaction_at":"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}""#, options: .regularExpression) != nil)
+        }
+        #expect(attributes.contains { $0.contains("\"has_multiple_locations\":true") })
     }
 
     @Test func syntheticProjectBuilds() throws {
