@@ -47,6 +47,19 @@ public enum TemplateFunctions {
             }
             return .string(try macro.sql(relation: resolve("nexus_entities"), columns: columns, dialect: dialect, call: call))
         }
+        // The other three shapes read several relations; `relation` resolves any of them.
+        let relation: (String) -> String = { resolve($0) }
+        f["nexus.customer_io_track"] = { call in
+            .string(try CustomerIOTrack(call).sql(relation: relation, catalog: catalog, dialect: dialect))
+        }
+        f["nexus.customer_io_objects"] = { call in
+            let macro = try CustomerIOObjects(call)
+            guard let columns = try catalog("nexus_entities") else { throw call.error("nexus_entities does not exist yet") }
+            return .string(try macro.sql(relation: resolve("nexus_entities"), columns: columns, dialect: dialect))
+        }
+        f["nexus.customer_io_relationships"] = { call in
+            .string(try CustomerIORelationships(call).sql(relation: relation, catalog: catalog, dialect: dialect))
+        }
         return f
     }
 }

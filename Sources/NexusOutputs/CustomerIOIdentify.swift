@@ -91,7 +91,7 @@ public struct CustomerIOIdentify {
             if system.contains(key) || special.contains(key) || ignored.contains(key) { continue }
             let out = renames[key] ?? c.name
             let type = ColumnType(declared: c.declaredType)
-            let expr = type.isTemporal ? "to_timestamp_ntz(\(d.quote(c.name)))" : d.quote(c.name)
+            let expr = type.isTemporal ? d.timestampNTZ(d.quote(c.name)) : d.quote(c.name)
             outputs.append((expr, out, c.name))
             if key == dedupeKey { dedupeOutput = out }
         }

@@ -43,11 +43,30 @@ public struct Project: Sendable {
     /// The built-in template functions; callers add macros of later stages to this list.
     public static let builtinFunctions = ["ref", "var", "config", "nexus.create_nexus_id"] + macroRefs.keys.sorted()
 
-    /// Macros that read nexus tables: a model calling one depends on those tables as if it
-    /// had written `ref()` for each.
-    public static let macroRefs: [String: [String]] = [
-        "nexus.customer_io_identify": ["nexus_entities"],
+    /// Macros that read other relations: a model calling one depends on them as if it had
+    /// written `ref()` for each: fixed nexus tables, and models named by `*_model`
+    /// arguments (with their defaults; `none` reads no model).
+    public static let macroRefs: [String: (tables: [String], models: [String: String])] = [
+        "nexus.customer_io_identify": (["nexus_entities"], [:]),
+        "nexus.customer_io_track": (["nexus_events", "nexus_entity_participants", "nexus_entities"],
+                                    ["persons_model": "customer_io_persons", "properties_model": ""]),
+        "nexus.customer_io_objects": (["nexus_entities"], [:]),
+        "nexus.customer_io_relationships": (["nexus_relationships", "nexus_entities"], ["persons_model": "customer_io_persons"]),
     ]
+
+    /// The relations a macro call reads, from `macroRefs` and the call's arguments.
+    public static func macroReads(_ call: TemplateCall) -> [String] {
+        guard let m = macroRefs[call.name] else { return [] }
+        var out = m.tables
+        for (param, fallback) in m.models.sorted(by: { $0.key < $1.key }) {
+            if let arg = call.kwargs.first(where: { $0.0 == param }) {
+                if case .literal(.string(let s)) = arg.1, !s.isEmpty { out.append(s) }
+            } else if !fallback.isEmpty {
+                out.append(fallback)
+            }
+        }
+        return out
+    }
 
     /// Loads the project in `root`, checking everything that can be checked before touching a warehouse.
     public static func load(root: String, extraFunctions: [String] = []) throws -> Project {
@@ -108,6 +127,11 @@ public struct Project: Sendable {
                     throw NexusError("project", "ref('\(target)') names no model, seed or nexus table", at: call.location)
                 }
             }
+            for call in m.template.calls {
+                for target in macroReads(call) where !names.contains(target) {
+                    throw NexusError("project", "\(call.name) reads '\(target)', which names no model, seed or nexus table (set its *_model argument, or none)", at: call.location)
+                }
+            }
         }
         return Project(root: root, config: config, seeds: seeds, models: models)
     }
@@ -134,7 +158,7 @@ public struct Project: Sendable {
             guard known.contains(call.name) else {
                 throw NexusError("template", "unknown function or macro '\(call.name)' (known: \(known.sorted().joined(separator: ", ")))", at: call.location)
             }
-            for r in macroRefs[call.name] ?? [] where !refs.contains(r) { refs.append(r) }
+            for r in macroReads(call) where !refs.contains(r) { refs.append(r) }
             switch call.name {
             case "ref":
                 guard call.args.count == 1, call.kwargs.isEmpty, case .literal(.string(let target)) = call.args[0] else {

@@ -20,6 +20,16 @@ public protocol SQLDialect: Sendable {
     func castReal(_ expression: String) -> String
     /// A model's rendered SQL, adapted to what this warehouse needs to run it as Snowflake would.
     func adapt(_ sql: String) -> String
+    /// A timestamp without time zone, as Customer.io's Reverse ETL reads it.
+    func timestampNTZ(_ expression: String) -> String
+    /// A JSON object from key/value expressions, leaving out NULL values (Snowflake's OBJECT_CONSTRUCT).
+    func objectConstruct(_ pairs: [(key: String, value: String)]) -> String
+}
+
+extension SQLDialect {
+    func pairList(_ pairs: [(key: String, value: String)]) -> String {
+        pairs.map { "\(literal($0.key)), \($0.value)" }.joined(separator: ",\n    ")
+    }
 }
 
 extension SQLDialect {
@@ -74,6 +84,8 @@ public struct SQLiteDialect: SQLDialect {
     }
     public func castReal(_ expression: String) -> String { "cast(\(expression) as real)" }
     public func adapt(_ sql: String) -> String { SQLBooleanLiterals.rewrite(sql, true: "nexus_true()", false: "nexus_false()") }
+    public func timestampNTZ(_ expression: String) -> String { "to_timestamp_ntz(\(expression))" }
+    public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String { "object_construct(\n    \(pairList(pairs)))" }
 }
 
 /// PostgreSQL.
@@ -100,6 +112,10 @@ public struct PostgresDialect: SQLDialect {
     }
     public func castReal(_ expression: String) -> String { "cast(\(expression) as double precision)" }
     public func adapt(_ sql: String) -> String { sql }
+    public func timestampNTZ(_ expression: String) -> String { "cast(\(expression) as timestamp)" }
+    public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String {
+        "json_strip_nulls(json_build_object(\n    \(pairList(pairs))))"
+    }
 }
 
 /// Snowflake.
@@ -126,6 +142,8 @@ public struct SnowflakeDialect: SQLDialect {
     }
     public func castReal(_ expression: String) -> String { "cast(\(expression) as float)" }
     public func adapt(_ sql: String) -> String { sql }
+    public func timestampNTZ(_ expression: String) -> String { "to_timestamp_ntz(\(expression))" }
+    public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String { "object_construct(\n    \(pairList(pairs)))" }
 }
 
 extension String {

@@ -9,6 +9,42 @@ enum CustomerIOExamples {
         ("customer_io_location_relationships", relationships),
     ]
 
+    /// The same outputs through nexus's macros; they yield the same rows as the models above.
+    static let macroModels: [(String, String)] = [
+        ("cio_events", """
+            {{ config(materialized='view') }}
+            {{ nexus.customer_io_track(
+                user_id_column='email',
+                anonymous_id_column='segment_anonymous_id',
+                persons_model='customer_io_persons',
+                sources=['clinic']
+            ) }}
+
+            """),
+        ("cio_locations", """
+            {{ config(materialized='view') }}
+            {{ nexus.customer_io_objects(
+                entity_type='group',
+                id_column='location_id',
+                object_type_id='1',
+                traits=['location_name', 'location_lobbie_integration_uuid', '_created_at']
+            ) }}
+
+            """),
+        ("cio_location_relationships", """
+            {{ config(materialized='view') }}
+            {{ nexus.customer_io_relationships(
+                object_type_id='1',
+                object_id_column='location_id',
+                object_name_column='location_name',
+                relationship_type='membership',
+                user_id_column='email',
+                persons_model='customer_io_persons'
+            ) }}
+
+            """),
+    ]
+
     static let persons = """
         {{ config(materialized='view') }}
         -- Only include persons who have reached "paying customer" state

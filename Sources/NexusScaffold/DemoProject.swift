@@ -122,6 +122,9 @@ public enum DemoProject {
         for (name, sql) in CustomerIOExamples.seedModels {
             try writeFile((outputs as NSString).appendingPathComponent("customer_io/\(name).sql"), sql)
         }
+        for (name, sql) in CustomerIOExamples.macroModels {
+            try writeFile((outputs as NSString).appendingPathComponent("customer_io_macros/\(name).sql"), sql)
+        }
         try writeFile((dir as NSString).appendingPathComponent(".gitignore"), "warehouse.sqlite*\n")
     }
 

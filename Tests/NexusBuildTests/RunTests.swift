@@ -286,6 +286,18 @@ struct DemoTests {
             #expect(json.range(of: #""first_interaction_at":"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}""#, options: .regularExpression) != nil)
         }
         #expect(attributes.contains { $0.contains("\"has_multiple_locations\":true") })
+
+        // The macros give the same rows as the hand-written seed models.
+        func same(_ a: String, _ b: String, _ columns: [String]) throws {
+            let cols = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+            let x = try w.strings("SELECT \(cols) FROM \(a) ORDER BY \(cols)")
+            let y = try w.strings("SELECT \(cols) FROM \(b) ORDER BY \(cols)")
+            #expect(x.count > 0)
+            #expect(x == y, "\(a) vs \(b)")
+        }
+        try same("customer_io_events", "cio_events", ["userId", "anonymousId", "timestamp", "event", "event_type", "value", "value_unit", "event_data_source"])
+        try same("customer_io_locations", "cio_locations", ["groupId", "objectTypeId", "timestamp", "location_name", "location_lobbie_integration_uuid", "nexus_entity_id", "created_at"])
+        try same("customer_io_location_relationships", "cio_location_relationships", ["groupId", "objectTypeId", "userId", "timestamp", "relationshipAttributes"])
     }
 
     @Test func syntheticProjectBuilds() throws {
