@@ -37,7 +37,7 @@ let package = Package(
         // The bundled demo project and the synthetic clinic generator.
         .target(name: "NexusScaffold", dependencies: ["NexusCore"]),
         .executableTarget(name: "nexus", dependencies: [
-            "NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore",
+            "NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore", "NexusOutputs", "NexusSQL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),

@@ -108,7 +108,7 @@ enum SQLiteFunctions {
                     if type == SQLITE_NULL && !keepNull { continue }
                     if !first { out.append(44) }
                     first = false
-                    SQLiteFunctions.appendJSONString(&out, UnsafeRawBufferPointer(start: sqlite3_value_text(key), count: Int(sqlite3_value_bytes(key))))
+                    JSONText.appendString(&out, UnsafeRawBufferPointer(start: sqlite3_value_text(key), count: Int(sqlite3_value_bytes(key))))
                     out.append(58)
                     guard let value else { out.append(contentsOf: "null".utf8); continue }
                     let subtype = sqlite3_value_subtype(value)
@@ -127,9 +127,9 @@ enum SQLiteFunctions {
                             out.append(contentsOf: raw)
                         } else if subtype == SQLiteFunctions.timestampSubtype, let micros = Timestamp.parse(raw) {
                             let text = Array(Timestamp.formatMillis(micros).utf8)
-                            text.withUnsafeBytes { SQLiteFunctions.appendJSONString(&out, $0) }
+                            text.withUnsafeBytes { JSONText.appendString(&out, $0) }
                         } else {
-                            SQLiteFunctions.appendJSONString(&out, raw)
+                            JSONText.appendString(&out, raw)
                         }
                     }
                 }
@@ -138,24 +138,6 @@ enum SQLiteFunctions {
                 sqlite3_result_subtype(ctx, SQLiteFunctions.jsonSubtype)
             }, nil, nil, { $0?.deallocate() })
         }
-    }
-
-    /// Appends a JSON string literal for UTF-8 bytes.
-    static func appendJSONString(_ out: inout [UInt8], _ s: UnsafeRawBufferPointer) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        out.append(34)
-        for c in s {
-            switch c {
-            case 34: out.append(92); out.append(34)
-            case 92: out.append(92); out.append(92)
-            case 10: out.append(92); out.append(110)
-            case 13: out.append(92); out.append(114)
-            case 9: out.append(92); out.append(116)
-            case 0..<32: out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
-            default: out.append(c)
-            }
-        }
-        out.append(34)
     }
 
     static func rowError(_ argv: UnsafeMutablePointer<OpaquePointer?>, _ message: String) -> String {

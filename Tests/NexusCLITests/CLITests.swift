@@ -61,6 +61,39 @@ struct CLITests {
         #expect(full.stderr.contains("identity resolution"))
     }
 
+    @Test func customerIOQueriesAndExports() throws {
+        let dir = try tempDir()
+        #expect(try nexus(["demo", "demo"], in: dir).status == 0)
+        let q = try nexus(["customerio", "queries", "--project", "demo", "--dialect", "snowflake"], in: dir)
+        #expect(q.status == 0, "\(q.stderr)")
+        #expect(q.stdout.contains("== customer_io_persons: Identify sync"))
+        #expect(q.stdout.contains("WHERE TO_TIMESTAMP_NTZ(\"timestamp\") > TO_TIMESTAMP_NTZ({{last_sync_time}})"))
+        #expect(q.stdout.contains("Relationship Attributes  <- relationshipAttributes"))
+        let order = try #require(q.stdout.split(separator: "\n").first { $0.hasPrefix("initial sync order: ") })
+        #expect(order.hasPrefix("initial sync order: customer_io_persons (identify)"))
+        #expect(order.hasSuffix("(track)"))
+        let track = try #require(order.range(of: "(track)")), rel = try #require(order.range(of: "(relationships)")), obj = try #require(order.range(of: "(objects)"))
+        #expect(obj.lowerBound < rel.lowerBound && rel.lowerBound < track.lowerBound)
+
+        let e = try nexus(["export", "customer_io_location_relationships", "customer_io_persons", "--format", "jsonl", "--out", "out", "--project", "demo"], in: dir)
+        #expect(e.status == 0, "\(e.stderr)")
+        let lines = try String(contentsOfFile: dir + "/out/customer_io_location_relationships.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count > 200)
+        for line in lines.prefix(20) {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let attributes = try #require(o["relationshipAttributes"] as? [String: Any])
+            #expect(attributes["is_primary_location"] is Bool)
+            #expect((o["timestamp"] as? String)?.hasSuffix(".000Z") == true)
+            #expect(o["objectTypeId"] as? String == "1")
+        }
+        let csv = try nexus(["export", "customer_io_persons", "--out", "out", "--project", "demo"], in: dir)
+        #expect(csv.status == 0)
+        let header = try String(contentsOfFile: dir + "/out/customer_io_persons.csv", encoding: .utf8).split(separator: "\n").first
+        #expect(header?.hasPrefix("userId,anonymousId,timestamp,") == true)
+        let missing = try nexus(["export", "nope", "--out", "out", "--project", "demo"], in: dir)
+        #expect(missing.status != 0 && missing.stderr.contains("no relation named 'nope'"))
+    }
+
     @Test func errorsAreOneLineWithANonZeroExit() throws {
         let dir = try tempDir()
         let missing = try nexus(["run", "--project", dir])
@@ -79,7 +112,7 @@ struct CLITests {
     }
 
     @Test func everyCommandHasHelp() throws {
-        for cmd in ["run", "demo", "show", "explain", "generate"] {
+        for cmd in ["run", "demo", "show", "explain", "generate", "export", "customerio"] {
             let h = try nexus([cmd, "--help"])
             #expect(h.status == 0)
             #expect(h.stdout.contains("USAGE"))
