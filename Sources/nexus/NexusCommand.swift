@@ -13,7 +13,7 @@ struct Nexus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nexus",
         abstract: "Turn raw customer data into one identity graph, and shape it for Customer.io.",
-        subcommands: [Run.self, Demo.self, Show.self, Explain.self, Generate.self, Export.self, CustomerIO.self])
+        subcommands: [Run.self, Demo.self, Show.self, Explain.self, Generate.self, Export.self, CustomerIO.self, Doctor.self])
 
     /// Runs a command body, rendering a NexusError once, on one line, with a non-zero exit.
     static func guarded(_ body: () throws -> Void) throws {
@@ -230,6 +230,26 @@ extension Nexus {
                     print("initial sync order: " + outputs.map { "\($0.name) (\($0.shape.rawValue))" }.joined(separator: " → "))
                     print("after the first load, syncs can run in parallel; events may run any time after persons.")
                 }
+            }
+        }
+    }
+}
+
+extension Nexus {
+    struct Doctor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the Customer.io outputs: rows surviving each step, duplicates, missing traits, unsynced people and objects, sync order.")
+        @Option(help: "Also say why this trait is or is not in the identify outputs.")
+        var trait: String?
+        @OptionGroup var options: ProjectOption
+
+        func run() throws {
+            try Nexus.guarded {
+                let (project, w) = try options.open()
+                let findings = try NexusBuild.Doctor(project: project, warehouse: w).run(trait: trait)
+                for f in findings { print("\(f.severity == .warning ? "warning" : "info   ")  \(f.model): \(f.message)") }
+                let warnings = findings.filter { $0.severity == .warning }.count
+                print("\(warnings) warning(s)")
             }
         }
     }

@@ -6,6 +6,10 @@ public struct CallArguments {
     public let args: [TemplateValue]
     public let kwargs: [(String, TemplateValue)]
 
+    public init(call: TemplateCall, args: [TemplateValue], kwargs: [(String, TemplateValue)]) {
+        self.call = call; self.args = args; self.kwargs = kwargs
+    }
+
     public var location: SourceLocation { call.location }
 
     public func error(_ message: String) -> NexusError {
