@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(name: "NexusProjectTests", dependencies: ["NexusProject", "NexusCore"]),
         .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore", "NexusSQL"]),
         .testTarget(name: "NexusCLITests", dependencies: ["nexus"]),
+        .testTarget(name: "NexusOutputsTests", dependencies: ["NexusOutputs", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusCore"]),
         .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
     ],
     swiftLanguageModes: [.v6]
