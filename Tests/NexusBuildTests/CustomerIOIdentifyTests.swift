@@ -99,6 +99,15 @@ struct CustomerIOIdentifyTests {
         #expect(try f.warehouse().relationKind("customer_io") == .view)
     }
 
+    @Test func entityTypeSelectsWhichEntities() throws {
+        let f = fixture("{{ nexus.customer_io_identify(entity_type='group', user_id_column='location_id', dedupe_column='location_id') }}")
+        f.event("g1", day: 2, type: "group", [("location_id", "L1")])
+        f.trait("tg", type: "group", ("location_id", "L1"), "location_id", "L1", day: 2)
+        let (cols, rows) = try rows(f)
+        #expect(rows.map { $0[0] } == ["L1"])
+        #expect(cols.first == "userId" && !cols.contains("location_id"))
+    }
+
     @Test func aNewTraitAppearsWithoutTouchingTheModel() throws {
         let f = fixture("{{ nexus.customer_io_identify(user_id_column='user_id') }}")
         #expect(try !rows(f).columns.contains("plan"))
