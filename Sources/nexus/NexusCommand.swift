@@ -13,7 +13,7 @@ struct Nexus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nexus",
         abstract: "Turn raw customer data into one identity graph, and shape it for Customer.io.",
-        subcommands: [Run.self, Demo.self, Show.self, Explain.self, Generate.self, Export.self, CustomerIO.self, Doctor.self])
+        subcommands: [Run.self, Demo.self, Show.self, Explain.self, Generate.self, Export.self, CustomerIO.self, Doctor.self, Sync.self])
 
     /// Runs a command body, rendering a NexusError once, on one line, with a non-zero exit.
     static func guarded(_ body: () throws -> Void) throws {
@@ -254,6 +254,74 @@ extension Nexus {
         }
     }
 }
+
+extension Nexus {
+    struct Sync: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Push outputs to a destination.", subcommands: [CustomerIO.self])
+
+        struct CustomerIO: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "customerio",
+                abstract: "Send new and changed rows of the Customer.io outputs through the Data Pipelines API (persons, objects, relationships, events).",
+                discussion: "The API key is read from the environment variable named by customerio.api_key_env in nexus.yml (default CUSTOMERIO_API_KEY), never from the command line.")
+            @OptionGroup var options: ProjectOption
+            @Option(help: "Only these kinds: persons, objects, relationships, events (comma-separated).")
+            var only: String?
+            @Flag(help: "Print the plan (counts and sample payloads); send nothing, change nothing.")
+            var dryRun = false
+            @Flag(help: "Resend every row, not only new and changed ones.")
+            var full = false
+            @Option(help: "upsert, or mirror: also delete objects and relationships that left the outputs (never people).")
+            var mode: SyncPlanner.Mode = .upsert
+
+            func run() throws {
+                try Nexus.guarded {
+                    let (project, w) = try options.open()
+                    let cfg = project.config.customerIO
+                    var names = cfg.outputs
+                    if names.isEmpty {
+                        for m in project.models {
+                            if let cols = try w.columns(of: m.name)?.map(\.name), SyncShape(columns: cols) != nil { names.append(m.name) }
+                        }
+                    }
+                    guard !names.isEmpty else { throw NexusError("sync", "no Customer.io outputs: list them under customerio.outputs in nexus.yml, or build models shaped for Customer.io") }
+                    var shapes: Set<SyncShape>? = nil
+                    if let only {
+                        shapes = try Set(only.split(separator: ",").map { word -> SyncShape in
+                            switch word.trimmingCharacters(in: .whitespaces) {
+                            case "persons": return .identify
+                            case "objects": return .objects
+                            case "relationships": return .relationships
+                            case "events": return .track
+                            default: throw NexusError("sync", "--only takes persons, objects, relationships, events; not '\(word)'")
+                            }
+                        })
+                    }
+                    let plan = try SyncPlanner(warehouse: w).plan(outputs: names, shapes: shapes, full: full, mode: mode)
+                    for o in plan.outputs {
+                        let counts = SyncPlan.Operation.allCases.map { "\($0.rawValue) \(o.count($0))" }.joined(separator: ", ")
+                        print("\(o.name) (\(o.shape.rawValue)): \(counts)")
+                        if dryRun {
+                            for item in o.toSend.prefix(2) { print("  sample: \(item.json ?? "")") }
+                            for item in o.items.filter({ $0.operation == .rejected }).prefix(3) { print("  rejected \(item.key): \(item.error ?? "")") }
+                        }
+                    }
+                    if dryRun { print("dry run: nothing sent, no state changed"); return }
+                    guard let key = ProcessInfo.processInfo.environment[cfg.apiKeyEnv], !key.isEmpty else {
+                        throw NexusError("sync", "the API key is not set: export \(cfg.apiKeyEnv)=… (the variable customerio.api_key_env names)")
+                    }
+                    let runID = "run_" + NexusID.md5Hex("\(Date().timeIntervalSince1970)-\(ProcessInfo.processInfo.processIdentifier)").prefix(12)
+                    let sender = SyncSender(settings: .init(baseURL: cfg.baseURL, apiKey: key, requestsPerSecond: cfg.requestsPerSecond), warehouse: w, runID: String(runID))
+                    let s = try sender.send(plan) { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
+                    print("sent \(s.sent), deleted \(s.deleted), unchanged \(s.unchanged), failed \(s.failed), skipped \(s.skipped); \(s.requests) request(s), \(TextTable.group(s.bytes)) bytes, \(String(format: "%.2f", s.seconds)) s (run \(runID))")
+                    if s.failed > 0 { throw ExitCode(2) }
+                }
+            }
+        }
+    }
+}
+
+extension SyncPlanner.Mode: ExpressibleByArgument {}
 
 final class StderrReporter: RunReporter {
     var warnings = 0

@@ -28,6 +28,23 @@ public struct SeedConfig: Sendable, Hashable {
     public var columnTypes: [String: ColumnType]
 }
 
+/// How nexus pushes outputs to Customer.io (`customerio:` in nexus.yml).
+public struct CustomerIOConfig: Sendable, Hashable {
+    public var region: String = "us"
+    /// Base URL override (tests point it at a local server); default from the region.
+    public var endpoint: String?
+    /// The environment variable holding the API key (never the key itself).
+    public var apiKeyEnv: String = "CUSTOMERIO_API_KEY"
+    public var requestsPerSecond: Double = 10
+    /// Output models to sync; empty: every model shaped for Customer.io.
+    public var outputs: [String] = []
+
+    /// The Pipelines API base URL.
+    public var baseURL: String {
+        endpoint ?? (region == "eu" ? "https://cdp-eu.customer.io" : "https://cdp.customer.io")
+    }
+}
+
 /// `nexus.yml`, validated.
 public struct ProjectConfig: Sendable {
     public var name: String
@@ -36,8 +53,9 @@ public struct ProjectConfig: Sendable {
     public var entityTypes: [String]
     public var vars: [String: TemplateValue]
     public var seeds: [String: SeedConfig]
+    public var customerIO: CustomerIOConfig
 
-    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds"]
+    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio"]
 
     /// Parses and validates the text of `nexus.yml`.
     public static func parse(_ text: String, file: String) throws -> ProjectConfig {
@@ -134,7 +152,34 @@ public struct ProjectConfig: Sendable {
                 seeds[seed] = SeedConfig(columnTypes: types)
             }
         }
-        return ProjectConfig(name: name, warehouse: warehouse, sources: sources, entityTypes: entityTypes, vars: vars, seeds: seeds)
+        var cio = CustomerIOConfig()
+        if let c = top["customerio"] {
+            guard case .mapping(let cm) = c else { throw r.error("'customerio' must be a mapping", c) }
+            try r.checkKeys(cm, allowed: ["region", "endpoint", "api_key_env", "requests_per_second", "outputs"], context: "customerio")
+            if let v = cm["region"] {
+                guard let s = v.string, s == "us" || s == "eu" else { throw r.error("region must be us or eu", v) }
+                cio.region = s
+            }
+            if let v = cm["endpoint"] {
+                guard let s = v.string, s.hasPrefix("http://") || s.hasPrefix("https://") else { throw r.error("endpoint must be an http(s) URL", v) }
+                cio.endpoint = s.hasSuffix("/") ? String(s.dropLast()) : s
+            }
+            if let v = cm["api_key_env"] {
+                guard let s = v.string, !s.isEmpty, s.utf8.allSatisfy({ ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 }) else {
+                    throw r.error("api_key_env names an environment variable (A-Z, 0-9, _); the key itself never goes in nexus.yml", v)
+                }
+                cio.apiKeyEnv = s
+            }
+            if let v = cm["requests_per_second"] {
+                guard let x = v.float ?? v.int.map(Double.init), x > 0 else { throw r.error("requests_per_second must be a positive number", v) }
+                cio.requestsPerSecond = x
+            }
+            if let v = cm["outputs"] {
+                guard case .sequence(let seq) = v else { throw r.error("outputs must be a list of model names", v) }
+                cio.outputs = try seq.map { n in guard let s = n.string else { throw r.error("outputs must be a list of model names", n) }; return s }
+            }
+        }
+        return ProjectConfig(name: name, warehouse: warehouse, sources: sources, entityTypes: entityTypes, vars: vars, seeds: seeds, customerIO: cio)
     }
 
     static func isName(_ s: String) -> Bool {

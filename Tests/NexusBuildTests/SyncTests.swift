@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+import NexusCore
+import NexusOutputs
+import NexusProject
+import NexusWarehouse
+@testable import NexusBuild
+
+/// A real HTTP server standing in for Customer.io (Tests/Support/fake_customerio.py), which
+/// validates requests as the strict API does and can inject failures.
+final class FakeCustomerIO {
+    let process = Process()
+    let log: String
+    let port: Int
+    static let key = "test-key"
+
+    init(_ extra: [String] = []) throws {
+        log = NSTemporaryDirectory() + "cio-" + UUID().uuidString + ".jsonl"
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Support/fake_customerio.py").path
+        let portFile = log + ".port"
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--key", FakeCustomerIO.key, "--log", log, "--port-file", portFile] + extra
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var found: Int?
+        for _ in 0..<200 {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text) { found = p; break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        guard let found else { throw NexusError("test", "the fake Customer.io server did not start") }
+        port = found
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Every accepted call, in order, and the number of accepted requests.
+    func received() throws -> (calls: [[String: Any]], requests: [[String: Any]]) {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return ([], []) }
+        let objects = try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        return (objects.filter { $0["_request"] == nil }, objects.filter { $0["_request"] != nil })
+    }
+}
+
+struct SyncTests {
+    func project() throws -> (Fixture, SQLiteWarehouse) {
+        let f = CustomerIOShapesTests().fixture([
+            "objects": "{{ nexus.customer_io_objects(id_column='location_id', object_type_id='2', traits=['location_name', '_created_at']) }}",
+            "rels": "{{ nexus.customer_io_relationships(object_type_id='2', object_id_column='location_id', user_id_column='email') }}",
+            "events": "{{ nexus.customer_io_track(user_id_column='email', sources=['s']) }}",
+        ])
+        return (f, try f.run())
+    }
+
+    let outputs = ["customer_io_persons", "objects", "rels", "events"]
+
+    func sync(_ w: SQLiteWarehouse, _ server: FakeCustomerIO, full: Bool = false, mode: SyncPlanner.Mode = .upsert, key: String = FakeCustomerIO.key) throws -> SyncSender.Summary {
+        let plan = try SyncPlanner(warehouse: w).plan(outputs: outputs, full: full, mode: mode)
+        var settings = SyncSender.Settings(baseURL: server.url, apiKey: key, requestsPerSecond: 200)
+        settings.baseBackoff = 0.01
+        settings.maxRetries = 3
+        settings.timeout = 3
+        return try SyncSender(settings: settings, warehouse: w, runID: "test").send(plan)
+    }
+
+    @Test func payloadsHaveTheAPIsShapes() throws {
+        let (_, w) = try project()
+        let server = try FakeCustomerIO()
+        let s = try sync(w, server)
+        #expect(s.sent == 2 + 2 + 3 + 3 && s.failed == 0 && s.requests == 4)
+        let calls = try server.received().calls
+        // Persons first, then objects, relationships, events (the initial sync order).
+        #expect(calls.map { $0["type"] as! String } == ["identify", "identify", "group", "group", "group", "group", "group", "track", "track", "track"])
+        let ann = try #require(calls.first { $0["userId"] as? String == "a@x.test" && $0["type"] as? String == "identify" })
+        #expect((ann["messageId"] as? String)?.hasPrefix("nx-") == true)
+        #expect(ann["timestamp"] as? String == "2025-01-01T00:00:00.000Z")
+        let traits = try #require(ann["traits"] as? [String: Any])
+        #expect(traits["created_at"] as? Int == 1_735_689_600) // dates as Unix seconds
+        let object = try #require(calls.first { $0["type"] as? String == "group" && $0["userId"] == nil })
+        #expect((object["traits"] as? [String: Any])?["objectTypeId"] as? String == "2")
+        let rel = try #require(calls.first { $0["type"] as? String == "group" && $0["userId"] as? String == "a@x.test" && $0["groupId"] as? String == "L2" })
+        let attributes = try #require((rel["traits"] as? [String: Any])?["relationshipAttributes"] as? [String: Any])
+        #expect(attributes["is_primary_location"] as? Bool == true)
+        #expect(attributes["location_count"] as? Int == 2)
+        #expect(attributes["last_interaction_at"] as? Int == 1_736_035_200)
+        let event = try #require(calls.first { $0["type"] as? String == "track" && $0["event"] as? String == "payment completed" })
+        #expect(event["properties"] is [String: Any])
+    }
+
+    @Test func aSecondRunSendsOnlyWhatChanged() throws {
+        let (f, w) = try project()
+        let server = try FakeCustomerIO()
+        _ = try sync(w, server)
+        let again = try sync(w, server)
+        #expect(again.sent == 0 && again.unchanged == 10 && again.requests == 0)
+        // A new trait for b@x.test changes one person; events are sent once.
+        f.trait("tn", ("email", "b@x.test"), "plan", "pro", day: 8)
+        let w2 = try f.run()
+        let third = try sync(w2, server)
+        #expect(third.requests == 1 && third.sent == 2)
+        let last = try server.received().calls.suffix(third.sent)
+        #expect(last.allSatisfy { $0["type"] as? String == "identify" })
+        #expect(last.contains { $0["userId"] as? String == "b@x.test" })
+        // --full resends every row (the new trait column changed both persons' calls above).
+        #expect(try sync(w2, server, full: true).sent == 10)
+    }
+
+    @Test func aRefusedRowIsFoundByBisectionAndRetriedNextRun() throws {
+        let (_, w) = try project()
+        let refusing = try FakeCustomerIO(["--reject-user", "b@x.test"])
+        let s = try sync(w, refusing)
+        // b@x.test's identify, relationship and event are refused; everything else is sent.
+        #expect(s.failed == 3 && s.sent == 7)
+        let failed = try w.strings("SELECT output, status, http_code FROM _nexus_customerio_log WHERE status = 'failed' ORDER BY output")
+        #expect(failed == [["customer_io_persons", "failed", "400"], ["events", "failed", "400"], ["rels", "failed", "400"]])
+        let fine = try FakeCustomerIO()
+        let retry = try sync(w, fine)
+        #expect(retry.sent == 3 && retry.unchanged == 7)
+    }
+
+    @Test func serverErrorsAndDroppedConnectionsAreRetried() throws {
+        let (_, w) = try project()
+        let flaky = try FakeCustomerIO(["--drop-first", "1", "--fail-first", "2", "--fail-status", "503"])
+        let s = try sync(w, flaky)
+        #expect(s.sent == 10 && s.failed == 0)
+        let throttled = try FakeCustomerIO(["--fail-first", "1", "--fail-status", "429", "--retry-after", "0"])
+        #expect(try sync(w, throttled, full: true).sent == 10)
+    }
+
+    @Test func aHardFailureStopsLaterStagesAndKeepsWhatWasAcknowledged() throws {
+        let (_, w) = try project()
+        let down = try FakeCustomerIO(["--fail-first", "1000"])
+        let e = #expect(throws: NexusError.self) { _ = try sync(w, down) }
+        #expect(e?.message.contains("customer_io_persons") == true && e?.message.contains("later outputs were not synced") == true)
+        #expect(try w.count("SELECT count(*) FROM _nexus_customerio_state") == 0)
+        let bad = try FakeCustomerIO()
+        let e2 = #expect(throws: NexusError.self) { _ = try sync(w, bad, key: "wrong") }
+        #expect(e2?.message.contains("refused the credentials (HTTP 401)") == true)
+        #expect(try !String(contentsOfFile: w.path, encoding: .isoLatin1).contains("wrong"))
+    }
+
+    @Test func planningChangesNothingAndOversizedRowsAreRejectedLocally() throws {
+        let (f, _) = try project()
+        f.trait("big", ("email", "a@x.test"), "notes", String(repeating: "x", count: 40_000), day: 9)
+        let w = try f.run()
+        let plan = try SyncPlanner(warehouse: w).plan(outputs: outputs, full: false, mode: .upsert)
+        let persons = try #require(plan.outputs.first)
+        #expect(persons.count(.rejected) == 1)
+        #expect(persons.items.first { $0.operation == .rejected }?.error?.contains("Customer.io takes at most 32768") == true)
+        #expect(try w.count("SELECT count(*) FROM _nexus_customerio_state") == 0)
+        #expect(try w.count("SELECT count(*) FROM _nexus_customerio_log") == 0)
+    }
+
+    @Test func mirrorDeletesRelationshipsThatLeftTheOutput() throws {
+        let (f, w) = try project()
+        let server = try FakeCustomerIO()
+        _ = try sync(w, server)
+        f.declarations.removeAll { $0[0] == "d2" } // a@x.test is no longer a member of L2
+        let w2 = try f.run()
+        let s = try sync(w2, server, mode: .mirror)
+        #expect(s.deleted == 1)
+        let deletion = try #require(try server.received().calls.first { $0["event"] as? String == "Relationship Deleted" })
+        #expect(deletion["userId"] as? String == "a@x.test")
+        #expect((deletion["properties"] as? [String: Any])?["objectId"] as? String == "L2")
+        #expect((deletion["properties"] as? [String: Any])?["objectTypeId"] as? Int == 2)
+        #expect(try w2.count("SELECT count(*) FROM _nexus_customerio_state WHERE output = 'rels'") == 2)
+    }
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""A stand-in for Customer.io's Data Pipelines API (POST /v1/batch), for nexus's tests.
+
+It validates every request as the real API does in strict mode (X-Strict-Mode: 1): Basic
+auth with the API key and an empty password, a JSON body {"batch": [...]} of at most 500 KB,
+calls of at most 32 KB, required fields per call type, ISO-8601 timestamps, a messageId. It
+answers 200 {} or 400 {"meta": {"errors": [...]}} or 401, appends every accepted call to a
+JSON-lines log, and can inject failures. Loopback only; it stops after --max-requests.
+
+Usage: fake_customerio.py --key KEY --log FILE [--fail-first N] [--fail-status 500]
+       [--reject-user ID ...] [--retry-after S] [--drop-first N] [--max-requests N]
+Prints "PORT <n>" on its first line of output (and writes <n> to --port-file when given).
+"""
+import argparse, base64, json, re, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+args = None
+lock = threading.Lock()
+state = {"requests": 0}
+
+
+def validate(call):
+    t = call.get("type")
+    if t not in ("identify", "track", "group", "page", "screen", "alias"):
+        return "unknown call type %r" % t
+    if len(json.dumps(call, separators=(",", ":")).encode()) > 32 * 1024:
+        return "call larger than 32 KB"
+    if not call.get("messageId"):
+        return "messageId is required"
+    if "timestamp" in call and not (isinstance(call["timestamp"], str) and ISO.match(call["timestamp"])):
+        return "timestamp must be ISO-8601: %r" % call.get("timestamp")
+    if t in ("identify", "track") and not (call.get("userId") or call.get("anonymousId")):
+        return "userId or anonymousId is required"
+    if t == "track" and not call.get("event"):
+        return "event is required"
+    if t == "group":
+        if not call.get("groupId"):
+            return "groupId is required"
+        traits = call.get("traits") or {}
+        if not isinstance(traits.get("objectTypeId"), str):
+            return "traits.objectTypeId must be a string"
+        rel = traits.get("relationshipAttributes")
+        if rel is not None and not isinstance(rel, dict):
+            return "traits.relationshipAttributes must be an object"
+    if t == "identify" and not isinstance(call.get("traits", {}), dict):
+        return "traits must be an object"
+    if t == "track" and not isinstance(call.get("properties", {}), dict):
+        return "properties must be an object"
+    if call.get("userId") in args.reject_user:
+        return "userId %s is refused (test injection)" % call.get("userId")
+    return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, code, payload, headers=None):
+        body = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        with lock:
+            state["requests"] += 1
+            n = state["requests"]
+        if n <= args.drop_first:
+            self.connection.close()  # a dropped connection, mid-request
+            return
+        if n <= args.drop_first + args.fail_first:
+            headers = {"Retry-After": str(args.retry_after)} if args.retry_after is not None else {}
+            return self.reply(args.fail_status, {"meta": {"errors": ["injected failure"]}}, headers)
+        if self.path != "/v1/batch":
+            return self.reply(404, {"meta": {"errors": ["no route %s" % self.path]}})
+        expected = "Basic " + base64.b64encode((args.key + ":").encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            return self.reply(401, {"meta": {"errors": ["bad credentials"]}})
+        if self.headers.get("X-Strict-Mode") != "1":
+            return self.reply(400, {"meta": {"errors": ["X-Strict-Mode: 1 expected in tests"]}})
+        if len(raw) > 500 * 1024:
+            return self.reply(400, {"meta": {"errors": ["request larger than 500 KB"]}})
+        try:
+            body = json.loads(raw)
+        except ValueError as e:
+            return self.reply(400, {"meta": {"errors": ["invalid JSON: %s" % e]}})
+        batch = body.get("batch") if isinstance(body, dict) else None
+        if not isinstance(batch, list) or not batch:
+            return self.reply(400, {"meta": {"errors": ["batch must be a non-empty list"]}})
+        errors = [e for e in (validate(c) for c in batch) if e]
+        if errors:
+            return self.reply(400, {"meta": {"errors": errors}})
+        with lock, open(args.log, "a") as f:
+            for c in batch:
+                f.write(json.dumps(c, separators=(",", ":")) + "\n")
+            f.write(json.dumps({"_request": n, "_bytes": len(raw), "_calls": len(batch)}) + "\n")
+        self.reply(200, {})
+
+
+def main():
+    global args
+    p = argparse.ArgumentParser()
+    p.add_argument("--key", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--fail-status", type=int, default=500)
+    p.add_argument("--drop-first", type=int, default=0)
+    p.add_argument("--retry-after", type=float, default=None)
+    p.add_argument("--reject-user", action="append", default=[])
+    p.add_argument("--max-requests", type=int, default=10000)
+    p.add_argument("--port-file", default=None, help="also write the port to this file")
+    args = p.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print("PORT %d" % server.server_address[1], flush=True)
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        import os
+        os.rename(args.port_file + ".tmp", args.port_file)
+    while state["requests"] < args.max_requests:
+        server.handle_request()
+
+
+if __name__ == "__main__":
+    main()
