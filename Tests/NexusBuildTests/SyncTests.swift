@@ -171,4 +171,37 @@ struct SyncTests {
         #expect((deletion["properties"] as? [String: Any])?["objectTypeId"] as? Int == 2)
         #expect(try w2.count("SELECT count(*) FROM _nexus_customerio_state WHERE output = 'rels'") == 2)
     }
+
+    @Test func regionsAndEndpoint() throws {
+        var c = try ProjectConfig.parse("name: x\ncustomerio: {region: eu}\n", file: "nexus.yml").customerIO
+        #expect(c.baseURL == "https://cdp-eu.customer.io")
+        c = try ProjectConfig.parse("name: x\n", file: "nexus.yml").customerIO
+        #expect(c.baseURL == "https://cdp.customer.io" && c.apiKeyEnv == "CUSTOMERIO_API_KEY")
+        c = try ProjectConfig.parse("name: x\ncustomerio: {endpoint: 'http://127.0.0.1:9/'}\n", file: "nexus.yml").customerIO
+        #expect(c.baseURL == "http://127.0.0.1:9")
+        #expect(throws: NexusError.self) { _ = try ProjectConfig.parse("name: x\ncustomerio: {api_key_env: 'sk_live_123'}\n", file: "nexus.yml") }
+    }
+
+    @Test func batchesStayUnderTheRequestLimitAndTheRateIsHeld() throws {
+        let (f, _) = try project()
+        // 60 persons with 12 KB of traits each: about 720 KB of calls, so at least two requests.
+        for i in 0..<60 {
+            f.event("p\(i)", day: 3, [("email", "p\(i)@x.test")])
+            f.trait("pt\(i)", ("email", "p\(i)@x.test"), "email", "p\(i)@x.test", day: 3)
+            f.trait("pb\(i)", ("email", "p\(i)@x.test"), "bio", String(repeating: "b", count: 12_000), day: 3)
+        }
+        let w = try f.run()
+        let server = try FakeCustomerIO()
+        let plan = try SyncPlanner(warehouse: w).plan(outputs: ["customer_io_persons"], full: false, mode: .upsert)
+        var settings = SyncSender.Settings(baseURL: server.url, apiKey: FakeCustomerIO.key, requestsPerSecond: 4)
+        settings.timeout = 3
+        let started = Date()
+        let s = try SyncSender(settings: settings, warehouse: w, runID: "t").send(plan)
+        let elapsed = Date().timeIntervalSince(started)
+        let requests = try server.received().requests
+        #expect(s.sent == 62 && requests.count >= 2)
+        #expect(requests.allSatisfy { ($0["_bytes"] as? Int ?? .max) <= 500 * 1024 })
+        // At 4 requests per second, n requests take at least (n - 1) / 4 seconds.
+        #expect(elapsed >= Double(requests.count - 1) / 4 - 0.01)
+    }
 }
