@@ -81,6 +81,14 @@ public enum Timestamp {
         return secs * 1_000_000 + Int64(micros)
     }
 
+    /// Parses only nexus's canonical text form (`YYYY-MM-DD HH:MM:SS`, optionally with up to
+    /// six fraction digits), the form nexus stores: how outputs recognise a timestamp value.
+    public static func parseCanonical(_ s: String) -> Int64? {
+        let u = Array(s.utf8)
+        guard u.count >= 19, u.count <= 26, u[4] == 45, u[7] == 45, u[10] == 32, u[13] == 58, u[16] == 58 else { return nil }
+        return parse(s)
+    }
+
     /// True when the text is a bare date (`YYYY-MM-DD`).
     public static func isDate(_ s: String) -> Bool {
         let u = Array(s.utf8)

@@ -77,11 +77,7 @@ public struct Exporter {
         return (path, result.rows.count)
     }
 
-    static func isCanonicalTimestamp(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard u.count == 19 || u.count == 26, u[4] == 45, u[10] == 32 else { return false }
-        return Timestamp.parse(s) != nil
-    }
+    static func isCanonicalTimestamp(_ s: String) -> Bool { Timestamp.parseCanonical(s) != nil }
 
     static func isJSONContainer(_ s: String) -> Bool {
         guard let f = s.first, f == "{" || f == "[" else { return false }

@@ -100,9 +100,7 @@ public struct SyncPayload: Sendable {
 
     /// Unix seconds of a string in nexus's canonical timestamp forms (`YYYY-MM-DD HH:MM:SS[.f…]`).
     static func timestampSeconds(_ s: String) -> Int64? {
-        let u = Array(s.utf8)
-        guard u.count >= 19, u.count <= 26, u[4] == 45, u[7] == 45, u[10] == 32, u[13] == 58 else { return nil }
-        guard let micros = Timestamp.parse(s) else { return nil }
+        guard let micros = Timestamp.parseCanonical(s) else { return nil }
         return micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
     }
 
