@@ -43,9 +43,11 @@ let package = Package(
         .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
         .testTarget(name: "NexusProjectTests", dependencies: ["NexusProject", "NexusCore"]),
         .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore", "NexusSQL"]),
-        .testTarget(name: "NexusCLITests", dependencies: ["nexus"]),
+        // Test support: a real HTTP server standing in for Customer.io.
+        .target(name: "NexusTesting", path: "Sources/NexusTesting"),
+        .testTarget(name: "NexusCLITests", dependencies: ["nexus", "NexusTesting"]),
         .testTarget(name: "NexusOutputsTests", dependencies: ["NexusOutputs", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusCore"]),
-        .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
+        .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusTesting", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

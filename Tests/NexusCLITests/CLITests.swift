@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NexusTesting
 
 /// Runs the built `nexus` binary as a child process, as a user would.
 struct CLITests {
@@ -14,12 +15,24 @@ struct CLITests {
 
     struct Output { var status: Int32; var stdout: String; var stderr: String }
 
-    func nexus(_ args: [String], in dir: String? = nil) throws -> Output {
+    func launch(_ args: [String], in dir: String? = nil, env extra: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLITests.binary)
         p.arguments = args
         if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
-        var env = ProcessInfo.processInfo.environment
+        p.environment = ProcessInfo.processInfo.environment.merging(extra) { _, b in b }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    func nexus(_ args: [String], in dir: String? = nil, env extra: [String: String] = [:]) throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.binary)
+        p.arguments = args
+        if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
+        var env = ProcessInfo.processInfo.environment.merging(extra) { _, b in b }
         env["SOURCE_DATE_EPOCH"] = "1800000000"
         p.environment = env
         let out = Pipe(), err = Pipe()
@@ -92,6 +105,56 @@ struct CLITests {
         #expect(header?.hasPrefix("userId,anonymousId,timestamp,") == true)
         let missing = try nexus(["export", "nope", "--out", "out", "--project", "demo"], in: dir)
         #expect(missing.status != 0 && missing.stderr.contains("no relation named 'nope'"))
+    }
+
+    /// Kill a sync at any moment and rerun: nothing is lost, and only calls whose
+    /// acknowledgement was not recorded are sent again (with the same messageIds).
+    @Test func aKilledSyncResumesWithoutLoss() throws {
+        let dir = try tempDir()
+        #expect(try nexus(["demo", "demo"], in: dir).status == 0)
+        let slow = try FakeCustomerIO(["--delay", "0.6"])
+        let yml = dir + "/demo/nexus.yml"
+        let base = try String(contentsOfFile: yml, encoding: .utf8)
+        try (base + "customerio:\n  endpoint: \(slow.url)\n  requests_per_second: 50\n").write(toFile: yml, atomically: true, encoding: .utf8)
+        let env = ["CUSTOMERIO_API_KEY": FakeCustomerIO.key]
+        let sqlite = "\(dir)/demo/warehouse.sqlite"
+        func scalar(_ sql: String) throws -> Int {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["sqlite3", "-cmd", ".timeout 5000", sqlite, sql]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            return Int(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        let first = try launch(["sync", "customerio", "--project", "demo"], in: dir, env: env)
+        // Kill it as soon as its first acknowledgement is recorded, while later requests are in flight.
+        for _ in 0..<200 {
+            if (try? scalar("SELECT count(*) FROM _nexus_customerio_state")) ?? 0 > 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let recorded = try scalar("SELECT count(*) FROM _nexus_customerio_state")
+        let firstCalls = try slow.received().calls.compactMap { $0["messageId"] as? String }
+        #expect(recorded > 0, "the first run acknowledged nothing before it was killed")
+
+        let fast = try FakeCustomerIO()
+        try (base + "customerio:\n  endpoint: \(fast.url)\n  requests_per_second: 50\n").write(toFile: yml, atomically: true, encoding: .utf8)
+        let second = try nexus(["sync", "customerio", "--project", "demo"], in: dir, env: env)
+        #expect(second.status == 0, "\(second.stderr)")
+        let secondCalls = try fast.received().calls.compactMap { $0["messageId"] as? String }
+        let total = try scalar("SELECT count(*) FROM _nexus_customerio_state")
+        // Nothing lost: every row is acknowledged now, and each was received by one server or the other.
+        #expect(Set(firstCalls).union(secondCalls).count == total)
+        // Only what was not recorded was sent again.
+        #expect(secondCalls.count == total - recorded)
+        #expect(recorded < total, "the first run finished before it could be killed")
+        // Calls both servers saw are only those the first server accepted but whose acknowledgement
+        // the killed run had not recorded; they repeat with the same messageIds.
+        #expect(Set(firstCalls).intersection(secondCalls).count <= firstCalls.count - recorded)
     }
 
     @Test func errorsAreOneLineWithANonZeroExit() throws {

@@ -99,6 +99,9 @@ class Handler(BaseHTTPRequestHandler):
         errors = [e for e in (validate(c) for c in batch) if e]
         if errors:
             return self.reply(400, {"meta": {"errors": errors}})
+        if args.delay:
+            import time
+            time.sleep(args.delay)
         with lock, open(args.log, "a") as f:
             for c in batch:
                 f.write(json.dumps(c, separators=(",", ":")) + "\n")
@@ -117,6 +120,7 @@ def main():
     p.add_argument("--retry-after", type=float, default=None)
     p.add_argument("--reject-user", action="append", default=[])
     p.add_argument("--max-requests", type=int, default=10000)
+    p.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering an accepted request")
     p.add_argument("--port-file", default=None, help="also write the port to this file")
     args = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
