@@ -76,6 +76,7 @@ struct SyncTests {
         let s = try sync(w, refusing)
         // b@x.test's identify, relationship and event are refused; everything else is sent.
         #expect(s.failed == 3 && s.sent == 7)
+        #expect(try w.strings("SELECT run_id, sent, failed, requests FROM _nexus_customerio_runs") == [["test", "7", "3", String(s.requests)]])
         let failed = try w.strings("SELECT output, status, http_code FROM _nexus_customerio_log WHERE status = 'failed' ORDER BY output")
         #expect(failed == [["customer_io_persons", "failed", "400"], ["events", "failed", "400"], ["rels", "failed", "400"]])
         let fine = try FakeCustomerIO()
@@ -98,6 +99,7 @@ struct SyncTests {
         let e = #expect(throws: NexusError.self) { _ = try sync(w, down) }
         #expect(e?.message.contains("customer_io_persons") == true && e?.message.contains("later outputs were not synced") == true)
         #expect(try w.count("SELECT count(*) FROM _nexus_customerio_state") == 0)
+        #expect(try w.strings("SELECT stopped_at FROM _nexus_customerio_runs") == [["customer_io_persons"]])
         let bad = try FakeCustomerIO()
         let e2 = #expect(throws: NexusError.self) { _ = try sync(w, bad, key: "wrong") }
         #expect(e2?.message.contains("refused the credentials (HTTP 401)") == true)

@@ -36,6 +36,7 @@ public struct SyncPlan: Sendable {
 public struct SyncState {
     public static let stateTable = "_nexus_customerio_state"
     public static let logTable = "_nexus_customerio_log"
+    public static let runsTable = "_nexus_customerio_runs"
     let warehouse: any Warehouse
 
     public init(warehouse: any Warehouse) throws {
@@ -45,6 +46,9 @@ public struct SyncState {
                 message_id TEXT NOT NULL, synced_at TIMESTAMP NOT NULL, PRIMARY KEY (output, key));
             CREATE TABLE IF NOT EXISTS \(SyncState.logTable) (run_id TEXT NOT NULL, output TEXT NOT NULL, key TEXT NOT NULL,
                 operation TEXT NOT NULL, status TEXT NOT NULL, http_code INTEGER, error TEXT, at TIMESTAMP NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(SyncState.runsTable) (run_id TEXT NOT NULL, finished_at TIMESTAMP NOT NULL,
+                sent INTEGER, deleted INTEGER, unchanged INTEGER, failed INTEGER, skipped INTEGER, bytes INTEGER,
+                requests INTEGER, seconds REAL, stopped_at TEXT);
             """)
     }
 

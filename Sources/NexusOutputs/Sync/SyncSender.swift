@@ -17,6 +17,7 @@ import NexusWarehouse
 ///   acknowledgement was not recorded, with the same `messageId`s.
 /// - Stages run in order (persons, objects, relationships, events); when one fails hard
 ///   (retries exhausted, bad credentials), the later ones do not run.
+/// Each run leaves a summary row in `_nexus_customerio_runs`.
 /// The API key is sent only in the Authorization header; it is never logged or stored.
 public final class SyncSender {
     public struct Settings: Sendable {
@@ -73,11 +74,24 @@ public final class SyncSender {
             } catch let e as HardFailure {
                 summary.stoppedAt = output.name
                 summary.seconds = Date().timeIntervalSince(started)
+                try recordRun()
                 throw NexusError("sync", "\(output.name): \(e.message); later outputs were not synced")
             }
         }
         summary.seconds = Date().timeIntervalSince(started)
+        try recordRun()
         return summary
+    }
+
+    /// The run's summary row in `_nexus_customerio_runs`.
+    func recordRun() throws {
+        let d = warehouse.dialect
+        let s = summary
+        try warehouse.execute("""
+            INSERT INTO \(SyncState.runsTable) (run_id, finished_at, sent, deleted, unchanged, failed, skipped, bytes, requests, seconds, stopped_at)
+            VALUES (\(d.literal(runID)), \(d.literal(Timestamp.format(Int64(Date().timeIntervalSince1970 * 1_000_000)))), \(s.sent), \(s.deleted),
+                    \(s.unchanged), \(s.failed), \(s.skipped), \(s.bytes), \(s.requests), \(s.seconds), \(s.stoppedAt.map { d.literal($0) } ?? "NULL"))
+            """)
     }
 
     /// Packs calls into requests of at most 500 KB (with the `{"batch":[…]}` envelope).
