@@ -89,12 +89,6 @@ public enum Timestamp {
         return parse(s)
     }
 
-    /// True when the text is a bare date (`YYYY-MM-DD`).
-    public static func isDate(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        return u.count == 10 && u[4] == 45 && u[7] == 45 && parse(s) != nil
-    }
-
     /// The canonical text form: `YYYY-MM-DD HH:MM:SS`, with `.ffffff` only when there are microseconds.
     public static func format(_ micros: Int64) -> String {
         var out = [UInt8](repeating: 0, count: 26)

@@ -13,7 +13,6 @@ public final class RowBatch: @unchecked Sendable {
     let words: UnsafeMutablePointer<Int64>     // integer bits, real bits, or text offset
     let lengths: UnsafeMutablePointer<Int32>   // text length
     public internal(set) var rows = 0
-    var cell = 0
 
     init(columns: Int, capacity: Int) {
         self.columns = columns
@@ -33,7 +32,7 @@ public final class RowBatch: @unchecked Sendable {
     /// Full by rows, or by bytes (about 1 MiB), so that batches stay cache- and memory-friendly.
     var isFull: Bool { rows >= capacity || data.count > (1 << 20) - (1 << 17) }
 
-    func reset() { data.removeAll(); rows = 0; cell = 0 }
+    func reset() { data.removeAll(); rows = 0 }
 
     @inline(__always) func putText(_ k: Int, _ p: UnsafeRawBufferPointer) {
         tags[k] = 3; words[k] = Int64(data.count); lengths[k] = Int32(p.count)

@@ -88,19 +88,13 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
 
     public func query(_ sql: String) throws -> QueryResult {
         var rows: [[SQLValue]] = []
-        var columns: [String] = []
-        let stmt = try prepare(sql)
-        defer { sqlite3_finalize(stmt) }
-        let n = Int(sqlite3_column_count(stmt))
-        for i in 0..<n { columns.append(String(cString: sqlite3_column_name(stmt, Int32(i)))) }
-        let cursor = SQLiteCursor(stmt: stmt, columnCount: n)
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw fail(sql) }
-            rows.append((0..<n).map { cursor.value($0) })
+        var columns: [String]?
+        try streamFast(sql) { row in
+            rows.append((0..<row.columnCount).map { row.value($0) })
+        } header: { cursor in
+            columns = (0..<cursor.columnCount).map { cursor.name($0) }
         }
-        return QueryResult(columns: columns, rows: rows)
+        return QueryResult(columns: columns ?? [], rows: rows)
     }
 
     public func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws {
@@ -108,10 +102,12 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     }
 
     /// Streams rows through the concrete cursor type, for the engine's hot loops.
-    public func streamFast(_ sql: String, _ body: (SQLiteCursor) throws -> Void) throws {
+    public func streamFast(_ sql: String, _ body: (SQLiteCursor) throws -> Void,
+                           header: (SQLiteCursor) -> Void = { _ in }) throws {
         let stmt = try prepare(sql)
         defer { sqlite3_finalize(stmt) }
         let cursor = SQLiteCursor(stmt: stmt, columnCount: Int(sqlite3_column_count(stmt)))
+        header(cursor)
         while true {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { break }
@@ -136,19 +132,6 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         try query("SELECT name, type FROM sqlite_master WHERE type IN ('table','view') ORDER BY name").rows.map {
             ($0[0].string ?? "", $0[1].string == "view" ? .view : .table)
         }
-    }
-
-    public func bulkInsert(into table: String, columns: [String], _ body: (any BulkWriter) throws -> Void) throws {
-        try bulkInsertFast(into: table, columns: columns) { try body($0) }
-    }
-
-    /// Bulk insert through the concrete writer type, for the engine's hot loops.
-    public func bulkInsertFast(into table: String, columns: [String], _ body: (SQLiteBulkWriter) throws -> Void) throws {
-        let cols = columns.map { dialect.quote($0) }.joined(separator: ", ")
-        let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        let stmt = try prepare("INSERT INTO \(dialect.quote(table)) (\(cols)) VALUES (\(marks))")
-        defer { sqlite3_finalize(stmt) }
-        try body(SQLiteBulkWriter(warehouse: self, stmt: stmt))
     }
 
     private var transactionDepth = 0
@@ -234,46 +217,4 @@ public struct SQLiteCursor: RowCursor {
 
     /// The column's name in the result.
     public func name(_ i: Int) -> String { String(cString: sqlite3_column_name(stmt, Int32(i))) }
-}
-
-/// Reuses one prepared INSERT for many rows.
-public struct SQLiteBulkWriter: BulkWriter {
-    let warehouse: SQLiteWarehouse
-    let stmt: OpaquePointer
-
-    @inline(__always) public func bindNull(_ i: Int) { sqlite3_bind_null(stmt, Int32(i + 1)) }
-    @inline(__always) public func bind(_ i: Int, _ v: Int64) { sqlite3_bind_int64(stmt, Int32(i + 1), v) }
-    @inline(__always) public func bind(_ i: Int, _ v: Double) { sqlite3_bind_double(stmt, Int32(i + 1), v) }
-    @inline(__always) public func bind(_ i: Int, bytes: UnsafeRawBufferPointer) {
-        if let base = bytes.baseAddress {
-            sqlite3_bind_text(stmt, Int32(i + 1), base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), SQLITE_TRANSIENT_PTR)
-        } else {
-            sqlite3_bind_text(stmt, Int32(i + 1), "", 0, SQLITE_TRANSIENT_PTR)
-        }
-    }
-    /// Binds bytes that stay valid and unchanged until `insertRow()` returns, without copying them.
-    @inline(__always) public func bindStatic(_ i: Int, bytes: UnsafeRawBufferPointer) {
-        if let base = bytes.baseAddress {
-            sqlite3_bind_text(stmt, Int32(i + 1), base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
-        } else {
-            sqlite3_bind_text(stmt, Int32(i + 1), "", 0, SQLITE_TRANSIENT_PTR)
-        }
-    }
-    public func bind(_ i: Int, _ v: String?) {
-        guard var v else { bindNull(i); return }
-        v.withUTF8 { bind(i, bytes: UnsafeRawBufferPointer($0)) }
-    }
-    public func bind(_ i: Int, _ v: SQLValue) {
-        switch v {
-        case .null: bindNull(i)
-        case .integer(let x): bind(i, x)
-        case .real(let x): bind(i, x)
-        case .text(let s): bind(i, s)
-        }
-    }
-    @inline(__always) public func insertRow() throws {
-        let rc = sqlite3_step(stmt)
-        sqlite3_reset(stmt)
-        guard rc == SQLITE_DONE else { throw NexusError("sql", warehouse.lastError) }
-    }
 }

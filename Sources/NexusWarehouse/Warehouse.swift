@@ -13,20 +13,6 @@ public protocol RowCursor {
     func value(_ i: Int) -> SQLValue
 }
 
-/// Writes rows into one table through a reused prepared statement.
-public protocol BulkWriter {
-    func bindNull(_ i: Int)
-    func bind(_ i: Int, _ v: Int64)
-    func bind(_ i: Int, _ v: Double)
-    func bind(_ i: Int, bytes: UnsafeRawBufferPointer)
-    /// Binds bytes that stay valid and unchanged until `insertRow()` returns, without copying them.
-    func bindStatic(_ i: Int, bytes: UnsafeRawBufferPointer)
-    func bind(_ i: Int, _ v: String?)
-    func bind(_ i: Int, _ v: SQLValue)
-    /// Inserts the bound row and clears the bindings.
-    func insertRow() throws
-}
-
 /// The storage backend: SQLite now, PostgreSQL later. Only nexus's own warehouses conform.
 public protocol Warehouse: AnyObject {
     var dialect: any SQLDialect { get }
@@ -44,8 +30,6 @@ public protocol Warehouse: AnyObject {
     func relationKind(_ name: String) throws -> RelationKind?
     /// All relation names of a kind.
     func relations() throws -> [(name: String, kind: RelationKind)]
-    /// Inserts rows into an existing table.
-    func bulkInsert(into table: String, columns: [String], _ body: (any BulkWriter) throws -> Void) throws
     /// Runs `body` in one transaction: all of it or none of it.
     func transaction<R>(_ body: () throws -> R) throws -> R
 }
