@@ -76,12 +76,17 @@ public struct Doctor {
         return findings
     }
 
-    /// The identify macro's arguments in a model, when it calls it.
-    func identifyCall(_ model: Model) -> CustomerIOIdentify? {
-        guard let call = model.template.calls.first(where: { $0.name == "nexus.customer_io_identify" }) else { return nil }
+    /// The evaluated arguments of a model's first call to `macro` (macro arguments are literals).
+    func arguments(of macro: String, in model: Model) -> CallArguments? {
+        guard let call = model.template.calls.first(where: { $0.name == macro }) else { return nil }
         let renderer = TemplateRenderer(functions: [:])
         guard let args = try? call.args.map(renderer.evaluate), let kwargs = try? call.kwargs.map({ ($0.0, try renderer.evaluate($0.1)) }) else { return nil }
-        return try? CustomerIOIdentify(CallArguments(call: call, args: args, kwargs: kwargs))
+        return CallArguments(call: call, args: args, kwargs: kwargs)
+    }
+
+    /// The identify macro's arguments in a model, when it calls it.
+    func identifyCall(_ model: Model) -> CustomerIOIdentify? {
+        arguments(of: "nexus.customer_io_identify", in: model).flatMap { try? CustomerIOIdentify($0) }
     }
 
     func identify(_ o: Output, rows: Int, trait: String?, count: (String) throws -> Int) throws -> [Finding] {
@@ -152,10 +157,8 @@ public struct Doctor {
     /// Track outputs built by the macro: the (event, person) pairs it leaves out because the
     /// person has no user id or is not in the persons output.
     func trackSource(_ o: Output, count: (String) throws -> Int) throws -> [Finding] {
-        guard let call = o.model.template.calls.first(where: { $0.name == "nexus.customer_io_track" }) else { return [] }
-        let renderer = TemplateRenderer(functions: [:])
-        var args: [String: TemplateValue] = [:]
-        for (k, v) in call.kwargs { args[k] = try? renderer.evaluate(v) }
+        guard let call = arguments(of: "nexus.customer_io_track", in: o.model) else { return [] }
+        let args = Dictionary(call.kwargs, uniquingKeysWith: { a, _ in a })
         let d = warehouse.dialect
         let userColumn = args["user_id_column"]?.string ?? "email"
         guard let columns = try warehouse.columns(of: "nexus_entities"),
