@@ -51,6 +51,19 @@ public enum NexusID {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Lowercase hex md5 of raw bytes, and its first 64 bits as a number (for hash tables).
+    public static func md5HexAndPrefix(_ bytes: UnsafeRawBufferPointer) -> (hex: String, prefix: UInt64) {
+        let digest = Insecure.MD5.hash(data: bytes)
+        var out = [UInt8](repeating: 0, count: 32)
+        var k = 0
+        var prefix: UInt64 = 0
+        for byte in digest {
+            if k < 16 { prefix = prefix << 8 | UInt64(byte) }
+            out[k] = hexDigits[Int(byte >> 4)]; out[k + 1] = hexDigits[Int(byte & 15)]; k += 2
+        }
+        return (String(decoding: out, as: UTF8.self), prefix)
+    }
+
     /// Appends `prefix_` + md5 hex of `input` to `out`; the allocation-free path for the engine.
     @inline(__always)
     public static func append(prefix: [UInt8], md5Of input: UnsafeRawBufferPointer, to out: inout [UInt8]) {

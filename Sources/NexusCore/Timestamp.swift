@@ -84,9 +84,13 @@ public enum Timestamp {
     /// Parses only nexus's canonical text form (`YYYY-MM-DD HH:MM:SS`, optionally with up to
     /// six fraction digits), the form nexus stores: how outputs recognise a timestamp value.
     public static func parseCanonical(_ s: String) -> Int64? {
-        let u = Array(s.utf8)
-        guard u.count >= 19, u.count <= 26, u[4] == 45, u[7] == 45, u[10] == 32, u[13] == 58, u[16] == 58 else { return nil }
-        return parse(s)
+        let n = s.utf8.count
+        guard n >= 19, n <= 26 else { return nil }
+        var s = s
+        return s.withUTF8 { u in
+            guard u[4] == 45, u[7] == 45, u[10] == 32, u[13] == 58, u[16] == 58 else { return nil }
+            return parse(UnsafeRawBufferPointer(u))
+        }
     }
 
     /// The canonical text form: `YYYY-MM-DD HH:MM:SS`, with `.ffffff` only when there are microseconds.
@@ -101,6 +105,19 @@ public enum Timestamp {
         let (date, rest) = split(micros)
         let ms = rest.micros / 1000
         return "\(date)T\(pad(rest.h, 2)):\(pad(rest.m, 2)):\(pad(rest.s, 2)).\(pad(ms, 3))Z"
+    }
+
+    /// Appends `formatISO(micros)` to `out` without building a String.
+    public static func appendISO(_ micros: Int64, to out: inout [UInt8]) {
+        var tmp = [UInt8](repeating: 0, count: 32)
+        let n = write(micros, into: &tmp)
+        guard n >= 19, tmp[10] == 32 else { out.append(contentsOf: formatISO(micros).utf8); return }
+        tmp[10] = 84  // T
+        out.append(contentsOf: tmp[0..<19])
+        let ms = Int(((micros % 1_000_000) + 1_000_000) % 1_000_000 / 1000)
+        out.append(46)
+        out.append(UInt8(48 + ms / 100)); out.append(UInt8(48 + ms / 10 % 10)); out.append(UInt8(48 + ms % 10))
+        out.append(90)  // Z
     }
 
     /// `YYYY-MM-DD HH:MM:SS.fff`, the form Snowflake gives timestamps inside an OBJECT.

@@ -352,10 +352,13 @@ public final class NativeEngine: NexusEngine {
         NexusID.append(prefix: prefix, md5Of: b.bytes, to: &out)
     }
 
-    func create(_ w: SQLiteWarehouse, _ table: String, _ columns: [(String, ColumnType)]) throws {
+    /// - Parameter primaryKey: a unique column; SQLite indexes it, and the index keeps
+    ///   following the table when the swap renames it.
+    func create(_ w: SQLiteWarehouse, _ table: String, _ columns: [(String, ColumnType)], primaryKey: String? = nil) throws {
         let d = w.dialect
         try w.execute("DROP TABLE IF EXISTS \(d.quote(table))")
-        try w.execute("CREATE TABLE \(d.quote(table)) (\(columns.map { "\(d.quote($0.0)) \(d.typeName($0.1))" }.joined(separator: ", ")))")
+        let defs = columns.map { "\(d.quote($0.0)) \(d.typeName($0.1))\($0.0 == primaryKey ? " PRIMARY KEY" : "")" }
+        try w.execute("CREATE TABLE \(d.quote(table)) (\(defs.joined(separator: ", ")))")
     }
 
     // MARK: mapping
@@ -661,7 +664,8 @@ public final class NativeEngine: NexusEngine {
         var cols: [(String, ColumnType)] = [("entity_id", .text), ("entity_type", .text)]
         cols += sortedNames.map { ($0, ColumnType.text) }
         cols += EntityColumns.trailing.map { ($0, ColumnType.timestamp) }
-        try create(w, table, cols)
+        // Outputs join persons by entity_id; without an index SQLite's planner may scan them per row.
+        try create(w, table, cols, primaryKey: "entity_id")
         let entityCount = entityRep.count
         var created = [Int64](repeating: Int64.max, count: entityCount)
         for n in 0..<nodes.count {

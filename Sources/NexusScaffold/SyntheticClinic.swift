@@ -10,8 +10,13 @@ import NexusCore
 public struct SyntheticClinic {
     public var persons: Int
     public var seed: UInt64
+    /// Also write Customer.io outputs (persons, locations, memberships, events) and a
+    /// `customerio:` section, for sync benchmarks.
+    public var customerIO: Bool
 
-    public init(persons: Int, seed: UInt64 = 42) { self.persons = persons; self.seed = seed }
+    public init(persons: Int, seed: UInt64 = 42, customerIO: Bool = false) {
+        self.persons = persons; self.seed = seed; self.customerIO = customerIO
+    }
 
     public struct Stats: Sendable { public var events = 0, identifiers = 0, traits = 0, declarations = 0 }
 
@@ -132,8 +137,50 @@ public struct SyntheticClinic {
                 events: true
                 entities: [person, group]
                 relationships: true
-
+            \(customerIO ? SyntheticClinic.customerIOConfig : "")
             """)
+        if customerIO {
+            for (name, sql) in SyntheticClinic.customerIOModels {
+                try writeFile((dir as NSString).appendingPathComponent("models/customer_io/\(name).sql"), sql)
+            }
+        }
         return stats
     }
+
+    static let customerIOConfig = """
+        customerio:
+          region: us
+          api_key_env: CUSTOMERIO_API_KEY
+          requests_per_second: 50
+          outputs: [cio_persons, cio_locations, cio_memberships, cio_events]
+
+        """
+
+    /// The four Customer.io outputs, through nexus's macros, as tables.
+    static let customerIOModels: [(String, String)] = [
+        ("cio_persons", """
+            {{ config(materialized='table') }}
+            {{ nexus.customer_io_identify(entity_type='person', user_id_column='email',
+                 anonymous_id_column='segment_anonymous_id', dedupe_column='email') }}
+
+            """),
+        ("cio_locations", """
+            {{ config(materialized='table') }}
+            {{ nexus.customer_io_objects(entity_type='group', id_column='location_id', object_type_id='1',
+                 traits=['location_name', 'city', '_created_at']) }}
+
+            """),
+        ("cio_memberships", """
+            {{ config(materialized='table') }}
+            {{ nexus.customer_io_relationships(object_type_id='1', object_id_column='location_id',
+                 object_name_column='location_name', relationship_type='membership',
+                 user_id_column='email', persons_model='cio_persons') }}
+
+            """),
+        ("cio_events", """
+            {{ config(materialized='table') }}
+            {{ nexus.customer_io_track(user_id_column='email', persons_model='cio_persons', sources=['clinic']) }}
+
+            """),
+    ]
 }

@@ -180,6 +180,25 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         return try executeCounting("INSERT INTO \(dialect.quote(table)) \(select)")
     }
 
+    public func executeMany(_ sql: String, _ rows: [[SQLValue]]) throws {
+        guard !rows.isEmpty else { return }
+        let stmt = try prepare(sql)
+        defer { sqlite3_finalize(stmt) }
+        for row in rows {
+            for (i, v) in row.enumerated() {
+                let k = Int32(i + 1)
+                switch v {
+                case .null: sqlite3_bind_null(stmt, k)
+                case .integer(let n): sqlite3_bind_int64(stmt, k, n)
+                case .real(let d): sqlite3_bind_double(stmt, k, d)
+                case .text(let t): sqlite3_bind_text(stmt, k, t, -1, SQLITE_TRANSIENT_PTR)
+                }
+            }
+            guard sqlite3_step(stmt) == SQLITE_DONE else { throw fail(sql) }
+            sqlite3_reset(stmt)
+        }
+    }
+
     /// Number of rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(db)) }
 }

@@ -32,4 +32,6 @@ public protocol Warehouse: AnyObject {
     func relations() throws -> [(name: String, kind: RelationKind)]
     /// Runs `body` in one transaction: all of it or none of it.
     func transaction<R>(_ body: () throws -> R) throws -> R
+    /// Runs one parameterised statement (`?` placeholders) once per row of `rows`, prepared once.
+    func executeMany(_ sql: String, _ rows: [[SQLValue]]) throws
 }

@@ -148,11 +148,13 @@ extension Nexus {
         var out: String
         @Option(help: "Random seed.")
         var seed: UInt64 = 42
+        @Flag(help: "Also write Customer.io outputs and a customerio: section (for sync benchmarks).")
+        var customerio = false
 
         func run() throws {
             try Nexus.guarded {
                 let root = URL(fileURLWithPath: out).standardizedFileURL.path
-                let stats = try SyntheticClinic(persons: persons, seed: seed).write(to: root)
+                let stats = try SyntheticClinic(persons: persons, seed: seed, customerIO: customerio).write(to: root)
                 print("wrote \(root): \(stats.events) events, \(stats.identifiers) identifier rows, \(stats.traits) trait rows, \(stats.declarations) relationship declarations")
             }
         }
@@ -297,23 +299,26 @@ extension Nexus {
                             }
                         })
                     }
-                    let plan = try SyncPlanner(warehouse: w).plan(outputs: names, shapes: shapes, full: full, mode: mode)
-                    for o in plan.outputs {
-                        let counts = SyncPlan.Operation.allCases.map { "\($0.rawValue) \(o.count($0))" }.joined(separator: ", ")
-                        print("\(o.name) (\(o.shape.rawValue)): \(counts)")
-                        if dryRun {
-                            for item in o.toSend.prefix(2) { print("  sample: \(item.json ?? "")") }
-                            for item in o.items.filter({ $0.operation == .rejected }).prefix(3) { print("  rejected \(item.key): \(item.error ?? "")") }
+                    let planner = SyncPlanner(warehouse: w)
+                    if dryRun {
+                        let plan = try planner.plan(outputs: names, shapes: shapes, full: full, mode: mode)
+                        for o in plan.outputs {
+                            let counts = SyncPlan.Operation.allCases.map { "\($0.rawValue) \(TextTable.group(o.count($0)))" }.joined(separator: ", ")
+                            print("\(o.name) (\(o.shape.rawValue)): \(counts)")
+                            for item in o.samples where item.json != nil { print("  sample \(item.operation.rawValue): \(item.json!)") }
+                            for item in o.samples where item.operation == .rejected { print("  rejected \(item.key): \(item.error ?? "")") }
                         }
+                        print("dry run: nothing sent, no state changed")
+                        return
                     }
-                    if dryRun { print("dry run: nothing sent, no state changed"); return }
+                    let outputs = try planner.outputs(names, shapes: shapes)
                     guard let key = ProcessInfo.processInfo.environment[cfg.apiKeyEnv], !key.isEmpty else {
                         throw NexusError("sync", "the API key is not set: export \(cfg.apiKeyEnv)=… (the variable customerio.api_key_env names)")
                     }
                     let runID = "run_" + NexusID.md5Hex("\(Date().timeIntervalSince1970)-\(ProcessInfo.processInfo.processIdentifier)").prefix(12)
                     let sender = SyncSender(settings: .init(baseURL: cfg.baseURL, apiKey: key, requestsPerSecond: cfg.requestsPerSecond), warehouse: w, runID: String(runID))
-                    let s = try sender.send(plan) { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
-                    print("sent \(s.sent), deleted \(s.deleted), unchanged \(s.unchanged), failed \(s.failed), skipped \(s.skipped); \(s.requests) request(s), \(TextTable.group(s.bytes)) bytes, \(String(format: "%.2f", s.seconds)) s (run \(runID))")
+                    let s = try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) }
+                    print("sent \(s.sent), deleted \(s.deleted), unchanged \(s.unchanged), failed \(s.failed), rejected \(s.skipped); \(s.requests) request(s), \(TextTable.group(s.bytes)) bytes, \(String(format: "%.2f", s.seconds)) s (run \(runID))")
                     if s.failed > 0 { throw ExitCode(2) }
                 }
             }

@@ -20,12 +20,12 @@ struct SyncTests {
     let outputs = ["customer_io_persons", "objects", "rels", "events"]
 
     func sync(_ w: SQLiteWarehouse, _ server: FakeCustomerIO, full: Bool = false, mode: SyncPlanner.Mode = .upsert, key: String = FakeCustomerIO.key) throws -> SyncSender.Summary {
-        let plan = try SyncPlanner(warehouse: w).plan(outputs: outputs, full: full, mode: mode)
+        let planner = SyncPlanner(warehouse: w)
         var settings = SyncSender.Settings(baseURL: server.url, apiKey: key, requestsPerSecond: 200)
         settings.baseBackoff = 0.01
         settings.maxRetries = 3
         settings.timeout = 3
-        return try SyncSender(settings: settings, warehouse: w, runID: "test").send(plan)
+        return try SyncSender(settings: settings, warehouse: w, runID: "test").send(try planner.outputs(outputs), planner: planner, full: full, mode: mode)
     }
 
     @Test func payloadsHaveTheAPIsShapes() throws {
@@ -50,6 +50,49 @@ struct SyncTests {
         #expect(attributes["last_interaction_at"] as? Int == 1_736_035_200)
         let event = try #require(calls.first { $0["type"] as? String == "track" && $0["event"] as? String == "payment completed" })
         #expect(event["properties"] is [String: Any])
+    }
+
+    /// The calls nexus sends equal, field for field, those the official SDK
+    /// (customerio-cdp-analytics 1.1.0, customerio.md Appendix A) sends for the same rows:
+    /// the SDK reads the same output tables and sends them to a second stand-in.
+    @Test func callsMatchTheOfficialSDKOnTheWire() throws {
+        let (_, w) = try project()
+        let ours = try FakeCustomerIO()
+        _ = try sync(w, ours)
+        let theirs = try FakeCustomerIO(["--accept-permissive"])
+        try SDKOracle.send(db: w.path, host: theirs.url, key: FakeCustomerIO.key,
+                           outputs: [("customer_io_persons", "identify"), ("objects", "objects"), ("rels", "relationships"), ("events", "track")])
+        let a = try ours.received(), b = try theirs.received()
+        #expect(a.calls.count == 10 && b.calls.count == 10)
+        // What may differ: the messageId's value, context.library's name and version, and how
+        // UTC is spelled (SDK "+00:00", nexus "Z"); the SDK also spells out empty integrations and null ids.
+        func normal(_ call: [String: Any], library: String) throws -> String {
+            var c = call
+            #expect((c.removeValue(forKey: "messageId") as? String)?.isEmpty == false)
+            let context = c.removeValue(forKey: "context") as? [String: Any]
+            #expect((context?["library"] as? [String: Any])?["name"] as? String == library)
+            #expect((context?["library"] as? [String: Any])?["version"] is String)
+            if let i = c["integrations"] as? [String: Any], i.isEmpty { c["integrations"] = nil }
+            for k in ["userId", "anonymousId"] where c[k] is NSNull { c[k] = nil }
+            if let t = c["timestamp"] as? String, t.hasSuffix("+00:00") { c["timestamp"] = t.dropLast(6) + "Z" }
+            return String(decoding: try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys]), as: UTF8.self)
+        }
+        let nexusCalls = try a.calls.map { try normal($0, library: "nexus") }.sorted()
+        let sdkCalls = try b.calls.map { try normal($0, library: "analytics-python") }.sorted()
+        for (x, y) in zip(nexusCalls, sdkCalls) { #expect(x == y) }
+        // The envelope: JSON, HTTP Basic for a key without a region prefix, and an ISO sentAt.
+        for r in a.requests + b.requests {
+            #expect(r["_auth"] as? String == "Basic")
+            #expect((r["_contentType"] as? String)?.hasPrefix("application/json") == true)
+            #expect((r["_sentAt"] as? String)?.contains("T") == true)
+        }
+    }
+
+    @Test func regionPrefixedKeysAreSentAsBearerTokens() throws {
+        var s = SyncSender.Settings(baseURL: "http://x", apiKey: "sk_eu_abc\n", requestsPerSecond: 1)
+        #expect(s.apiKey == "sk_eu_abc" && s.keyRegion == "eu" && s.authorization == "Bearer sk_eu_abc")
+        s = SyncSender.Settings(baseURL: "http://x", apiKey: "wk_test", requestsPerSecond: 1)
+        #expect(s.keyRegion == nil && s.authorization == "Basic " + Data("wk_test:".utf8).base64EncodedString())
     }
 
     @Test func aSecondRunSendsOnlyWhatChanged() throws {
@@ -113,7 +156,7 @@ struct SyncTests {
         let plan = try SyncPlanner(warehouse: w).plan(outputs: outputs, full: false, mode: .upsert)
         let persons = try #require(plan.outputs.first)
         #expect(persons.count(.rejected) == 1)
-        #expect(persons.items.first { $0.operation == .rejected }?.error?.contains("Customer.io takes at most 32768") == true)
+        #expect(persons.samples.first { $0.operation == .rejected }?.error?.contains("Customer.io takes at most 32768") == true)
         #expect(try w.count("SELECT count(*) FROM _nexus_customerio_state") == 0)
         #expect(try w.count("SELECT count(*) FROM _nexus_customerio_log") == 0)
     }
@@ -153,11 +196,11 @@ struct SyncTests {
         }
         let w = try f.run()
         let server = try FakeCustomerIO()
-        let plan = try SyncPlanner(warehouse: w).plan(outputs: ["customer_io_persons"], full: false, mode: .upsert)
+        let planner = SyncPlanner(warehouse: w)
         var settings = SyncSender.Settings(baseURL: server.url, apiKey: FakeCustomerIO.key, requestsPerSecond: 4)
         settings.timeout = 3
         let started = Date()
-        let s = try SyncSender(settings: settings, warehouse: w, runID: "t").send(plan)
+        let s = try SyncSender(settings: settings, warehouse: w, runID: "t").send(try planner.outputs(["customer_io_persons"]), planner: planner, full: false, mode: .upsert)
         let elapsed = Date().timeIntervalSince(started)
         let requests = try server.received().requests
         #expect(s.sent == 62 && requests.count >= 2)

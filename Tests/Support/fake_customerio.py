@@ -7,7 +7,7 @@ calls of at most 32 KB, required fields per call type, ISO-8601 timestamps, a me
 answers 200 {} or 400 {"meta": {"errors": [...]}} or 401, appends every accepted call to a
 JSON-lines log, and can inject failures. Loopback only; it stops after --max-requests.
 
-Usage: fake_customerio.py --key KEY --log FILE [--fail-first N] [--fail-status 500]
+Usage: fake_customerio.py --key KEY [--log FILE] [--stats FILE] [--fail-first N] [--fail-status 500]
        [--reject-user ID ...] [--retry-after S] [--drop-first N] [--max-requests N]
 Prints "PORT <n>" on its first line of output (and writes <n> to --port-file when given).
 """
@@ -30,6 +30,8 @@ def validate(call):
         return "messageId is required"
     if "timestamp" in call and not (isinstance(call["timestamp"], str) and ISO.match(call["timestamp"])):
         return "timestamp must be ISO-8601: %r" % call.get("timestamp")
+    if "context" in call and not isinstance(call["context"], dict):
+        return "context must be an object"
     if t in ("identify", "track") and not (call.get("userId") or call.get("anonymousId")):
         return "userId or anonymousId is required"
     if t == "track" and not call.get("event"):
@@ -82,10 +84,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(args.fail_status, {"meta": {"errors": ["injected failure"]}}, headers)
         if self.path != "/v1/batch":
             return self.reply(404, {"meta": {"errors": ["no route %s" % self.path]}})
-        expected = "Basic " + base64.b64encode((args.key + ":").encode()).decode()
-        if self.headers.get("Authorization") != expected:
+        # HTTP Basic with the key and an empty password; keys with a region prefix
+        # (pk_us_, sk_eu_, ...) may also come as a Bearer token, as the official SDK sends them.
+        allowed = {"Basic " + base64.b64encode((args.key + ":").encode()).decode()}
+        if re.match(r"^(pk|sk)_(us|eu)_", args.key):
+            allowed.add("Bearer " + args.key)
+        if self.headers.get("Authorization") not in allowed:
             return self.reply(401, {"meta": {"errors": ["bad credentials"]}})
-        if self.headers.get("X-Strict-Mode") != "1":
+        if self.headers.get("X-Strict-Mode") != "1" and not args.accept_permissive:
             return self.reply(400, {"meta": {"errors": ["X-Strict-Mode: 1 expected in tests"]}})
         if len(raw) > 500 * 1024:
             return self.reply(400, {"meta": {"errors": ["request larger than 500 KB"]}})
@@ -96,16 +102,29 @@ class Handler(BaseHTTPRequestHandler):
         batch = body.get("batch") if isinstance(body, dict) else None
         if not isinstance(batch, list) or not batch:
             return self.reply(400, {"meta": {"errors": ["batch must be a non-empty list"]}})
+        if "sentAt" in body and not (isinstance(body["sentAt"], str) and ISO.match(body["sentAt"])):
+            return self.reply(400, {"meta": {"errors": ["sentAt must be ISO-8601: %r" % body.get("sentAt")]}})
         errors = [e for e in (validate(c) for c in batch) if e]
         if errors:
             return self.reply(400, {"meta": {"errors": errors}})
         if args.delay:
             import time
             time.sleep(args.delay)
-        with lock, open(args.log, "a") as f:
-            for c in batch:
-                f.write(json.dumps(c, separators=(",", ":")) + "\n")
-            f.write(json.dumps({"_request": n, "_bytes": len(raw), "_calls": len(batch)}) + "\n")
+        with lock:
+            state["calls"] = state.get("calls", 0) + len(batch)
+            state["bytes"] = state.get("bytes", 0) + len(raw)
+            if args.log:
+                with open(args.log, "a") as f:
+                    for c in batch:
+                        f.write(json.dumps(c, separators=(",", ":")) + "\n")
+                    f.write(json.dumps({"_request": n, "_bytes": len(raw), "_calls": len(batch),
+                                        "_sentAt": body.get("sentAt"), "_auth": self.headers.get("Authorization", "").split(" ")[0],
+                                        "_contentType": self.headers.get("Content-Type")}) + "\n")
+            if args.stats:
+                with open(args.stats + ".tmp", "w") as f:
+                    json.dump({"requests": n, "calls": state["calls"], "bytes": state["bytes"]}, f)
+                import os
+                os.rename(args.stats + ".tmp", args.stats)
         self.reply(200, {})
 
 
@@ -113,7 +132,8 @@ def main():
     global args
     p = argparse.ArgumentParser()
     p.add_argument("--key", required=True)
-    p.add_argument("--log", required=True)
+    p.add_argument("--log", default=None, help="append every accepted call to this JSON-lines file")
+    p.add_argument("--stats", default=None, help="keep accepted requests/calls/bytes in this JSON file (for benchmarks)")
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--fail-status", type=int, default=500)
     p.add_argument("--drop-first", type=int, default=0)
@@ -121,6 +141,8 @@ def main():
     p.add_argument("--reject-user", action="append", default=[])
     p.add_argument("--max-requests", type=int, default=10000)
     p.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering an accepted request")
+    p.add_argument("--accept-permissive", action="store_true",
+                   help="accept requests without X-Strict-Mode: 1 (the official SDK does not send it); calls are still validated")
     p.add_argument("--port-file", default=None, help="also write the port to this file")
     args = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

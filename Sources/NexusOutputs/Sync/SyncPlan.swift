@@ -2,16 +2,24 @@ import NexusCore
 import NexusSQL
 import NexusWarehouse
 
-/// What a sync would do, row by row, computed by comparing the outputs with what Customer.io
-/// acknowledged before (kept in the warehouse, in `_nexus_customerio_state`).
+/// An output relation to sync and the kind of calls its rows become.
+public struct SyncOutput: Sendable {
+    public var name: String
+    public var shape: SyncShape
+    public var columns: [String]
+}
+
+/// What a sync would do: counts per operation and sample calls for each output, computed by
+/// comparing the outputs with what Customer.io acknowledged before (`_nexus_customerio_state`).
 public struct SyncPlan: Sendable {
     public enum Operation: String, Sendable, CaseIterable { case create, update, unchanged, delete, rejected }
 
+    /// One row's fate.
     public struct Item: Sendable {
         public var key: String
         public var operation: Operation
         public var hash: String
-        /// The call as sent (nil for unchanged rows).
+        /// The call as sent (nil for unchanged and rejected rows).
         public var json: String?
         public var error: String?
     }
@@ -19,10 +27,12 @@ public struct SyncPlan: Sendable {
     public struct Output: Sendable {
         public var name: String
         public var shape: SyncShape
-        public var items: [Item]
+        public var counts: [Operation: Int] = [:]
+        /// The first few items of each operation except `unchanged`, in output order.
+        public var samples: [Item] = []
 
-        public func count(_ op: Operation) -> Int { items.filter { $0.operation == op }.count }
-        public var toSend: [Item] { items.filter { $0.json != nil && $0.operation != .unchanged && $0.operation != .rejected } }
+        public func count(_ op: Operation) -> Int { counts[op] ?? 0 }
+        public var toSend: Int { count(.create) + count(.update) + count(.delete) }
     }
 
     public var outputs: [Output]
@@ -33,37 +43,183 @@ public struct SyncPlan: Sendable {
 }
 
 /// Sync state and the per-row log, in the warehouse next to the outputs they describe.
+///
+/// `_nexus_customerio_log` gets a row for every call a run settles (sent, failed, rejected);
+/// a `sent` row is an acknowledgement and carries the call's hash and messageId. The log is
+/// append-only, so recording each batch's acknowledgements is a small sequential write.
+/// `_nexus_customerio_state` (one row per output and key: the hash Customer.io last
+/// acknowledged) is brought up to date from the log in one sorted pass at the end of each
+/// output. Until then, and after a killed run, the planner reads the state plus the log rows
+/// not yet merged, so an acknowledgement counts from the moment its batch is committed.
 public struct SyncState {
     public static let stateTable = "_nexus_customerio_state"
     public static let logTable = "_nexus_customerio_log"
     public static let runsTable = "_nexus_customerio_runs"
+    public static let metaTable = "_nexus_customerio_meta"
     let warehouse: any Warehouse
 
     public init(warehouse: any Warehouse) throws {
         self.warehouse = warehouse
         try warehouse.execute("""
             CREATE TABLE IF NOT EXISTS \(SyncState.stateTable) (output TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL,
-                message_id TEXT NOT NULL, synced_at TIMESTAMP NOT NULL, PRIMARY KEY (output, key));
+                message_id TEXT NOT NULL, synced_at TIMESTAMP NOT NULL, PRIMARY KEY (output, key)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS \(SyncState.logTable) (run_id TEXT NOT NULL, output TEXT NOT NULL, key TEXT NOT NULL,
-                operation TEXT NOT NULL, status TEXT NOT NULL, http_code INTEGER, error TEXT, at TIMESTAMP NOT NULL);
+                operation TEXT NOT NULL, status TEXT NOT NULL, http_code INTEGER, error TEXT, at TIMESTAMP NOT NULL,
+                hash TEXT, message_id TEXT);
             CREATE TABLE IF NOT EXISTS \(SyncState.runsTable) (run_id TEXT NOT NULL, finished_at TIMESTAMP NOT NULL,
                 sent INTEGER, deleted INTEGER, unchanged INTEGER, failed INTEGER, skipped INTEGER, bytes INTEGER,
                 requests INTEGER, seconds REAL, stopped_at TEXT);
+            CREATE TABLE IF NOT EXISTS \(SyncState.metaTable) (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """)
     }
 
-    /// Acknowledged hashes of an output, by key.
-    public func acknowledged(_ output: String) throws -> [String: String] {
+    /// The last log row already merged into the state table.
+    func mergedUpTo() throws -> Int64 {
+        let r = try warehouse.query("SELECT value FROM \(SyncState.metaTable) WHERE name = 'merged_log_rowid'")
+        if case .integer(let v)? = r.rows.first?.first { return v }
+        return 0
+    }
+
+    /// What Customer.io acknowledged for an output, as a compact table of key and content hashes.
+    func acknowledged(_ output: String) throws -> AckTable {
         let d = warehouse.dialect
-        var out: [String: String] = [:]
+        var table = AckTable()
         try warehouse.stream("SELECT key, hash FROM \(SyncState.stateTable) WHERE output = \(d.literal(output))") { row in
-            out[row.string(0) ?? ""] = row.string(1) ?? ""
+            table.acknowledge(AckTable.keyHash(row.string(0) ?? ""), AckTable.contentHash(row.string(1) ?? ""))
         }
-        return out
+        try warehouse.stream("""
+            SELECT key, hash, operation FROM \(SyncState.logTable)
+            WHERE rowid > \(try mergedUpTo()) AND output = \(d.literal(output)) AND status = 'sent' ORDER BY rowid
+            """) { row in
+            let key = AckTable.keyHash(row.string(0) ?? "")
+            if row.string(2) == SyncPlan.Operation.delete.rawValue { table.forget(key) }
+            else { table.acknowledge(key, AckTable.contentHash(row.string(1) ?? "")) }
+        }
+        return table
+    }
+
+    /// Brings the state table up to date with the acknowledgements logged since the last merge:
+    /// one sorted upsert (the latest acknowledgement of a key wins), then the deletions that
+    /// no later acknowledgement of the same key undid.
+    public func merge() throws {
+        try warehouse.transaction {
+            let from = try mergedUpTo()
+            let r = try warehouse.query("SELECT max(rowid) FROM \(SyncState.logTable)")
+            guard case .integer(let to)? = r.rows.first?.first, to > from else { return }
+            let log = SyncState.logTable, state = SyncState.stateTable
+            try warehouse.execute("""
+                INSERT INTO \(state) (output, key, hash, message_id, synced_at)
+                SELECT output, key, hash, message_id, at FROM \(log)
+                WHERE rowid > \(from) AND rowid <= \(to) AND status = 'sent' AND operation <> 'delete'
+                ORDER BY output, key, rowid
+                ON CONFLICT (output, key) DO UPDATE SET hash = excluded.hash, message_id = excluded.message_id, synced_at = excluded.synced_at;
+                DELETE FROM \(state) WHERE (output, key) IN (
+                    SELECT l.output, l.key FROM \(log) l
+                    WHERE l.rowid > \(from) AND l.rowid <= \(to) AND l.status = 'sent' AND l.operation = 'delete'
+                      AND NOT EXISTS (SELECT 1 FROM \(log) k WHERE k.rowid > l.rowid AND k.rowid <= \(to) AND k.output = l.output
+                                      AND k.key = l.key AND k.status = 'sent' AND k.operation <> 'delete'));
+                INSERT INTO \(SyncState.metaTable) (name, value) VALUES ('merged_log_rowid', \(to))
+                ON CONFLICT (name) DO UPDATE SET value = excluded.value;
+                """)
+        }
     }
 }
 
-/// Builds a `SyncPlan` for outputs in Customer.io's order: persons, objects, relationships, events.
+/// Acknowledged content by key, in 64-bit hashes: about 20 bytes a key, so the state of
+/// millions of rows fits in memory while an output streams past. A key-hash collision (odds
+/// of about 10⁻⁶ at ten million keys) can only make a row look changed, so it is resent.
+struct AckTable {
+    private var keys: [UInt64]
+    private var values: [UInt64]
+    /// Bit 0: acknowledged; bit 1: seen in this run's output.
+    private var flags: [UInt8]
+    private var mask: Int
+    private var count = 0
+
+    init() {
+        keys = [UInt64](repeating: 0, count: 1024)
+        values = keys
+        flags = [UInt8](repeating: 0, count: 1024)
+        mask = 1023
+    }
+
+    /// Keys hash with a per-process seed: the table lives only for one run.
+    static func keyHash(_ key: String) -> UInt64 {
+        let h = UInt64(bitPattern: Int64(key.hashValue))
+        return h == 0 ? 1 : h
+    }
+
+    /// The first 64 bits of an md5 hex digest.
+    static func contentHash(_ hex: String) -> UInt64 {
+        var v: UInt64 = 0
+        for c in hex.utf8.prefix(16) {
+            let d: UInt8 = c >= 97 ? c - 87 : c - 48
+            v = v << 4 | UInt64(d & 15)
+        }
+        return v
+    }
+
+    private func find(_ key: UInt64) -> Int {
+        var i = Int(truncatingIfNeeded: key) & mask  // keys are already well-mixed hashes
+        while keys[i] != 0 && keys[i] != key { i = (i + 1) & mask }
+        return i
+    }
+
+    private mutating func slot(_ key: UInt64) -> Int {
+        var i = find(key)
+        if keys[i] == 0 {
+            keys[i] = key
+            count += 1
+            if count * 2 > keys.count { grow(); i = find(key) }
+        }
+        return i
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys, oldValues = values, oldFlags = flags
+        keys = [UInt64](repeating: 0, count: oldKeys.count * 2)
+        values = keys
+        flags = [UInt8](repeating: 0, count: keys.count)
+        mask = keys.count - 1
+        for j in 0..<oldKeys.count where oldKeys[j] != 0 {
+            let i = find(oldKeys[j])
+            keys[i] = oldKeys[j]; values[i] = oldValues[j]; flags[i] = oldFlags[j]
+        }
+    }
+
+    mutating func acknowledge(_ key: UInt64, _ content: UInt64) {
+        let i = slot(key)
+        values[i] = content
+        flags[i] |= 1
+    }
+
+    mutating func forget(_ key: UInt64) {
+        let i = find(key)
+        if keys[i] != 0 { flags[i] &= ~1 }
+    }
+
+    /// The acknowledged content of a key, or nil.
+    func acknowledged(_ key: UInt64) -> UInt64? {
+        let i = find(key)
+        return keys[i] != 0 && flags[i] & 1 != 0 ? values[i] : nil
+    }
+
+    /// Marks a key seen; false when it was already seen in this run.
+    mutating func see(_ key: UInt64) -> Bool {
+        let i = slot(key)
+        if flags[i] & 2 != 0 { return false }
+        flags[i] |= 2
+        return true
+    }
+
+    func seen(_ key: UInt64) -> Bool {
+        let i = find(key)
+        return keys[i] != 0 && flags[i] & 2 != 0
+    }
+}
+
+/// Compares outputs with what Customer.io acknowledged, row by row, streaming: outputs of
+/// millions of rows are planned in constant memory apart from the key table.
 public struct SyncPlanner {
     public enum Mode: String, Sendable, CaseIterable { case upsert, mirror }
 
@@ -71,15 +227,11 @@ public struct SyncPlanner {
 
     public init(warehouse: any Warehouse) { self.warehouse = warehouse }
 
-    /// - Parameters:
-    ///   - outputs: model names (each must be shaped for Customer.io).
-    ///   - full: resend every row, as if nothing had been acknowledged.
-    ///   - mode: `mirror` also deletes objects and relationships whose keys left the output
-    ///     (people are never deleted).
-    public func plan(outputs: [String], shapes only: Set<SyncShape>? = nil, full: Bool, mode: Mode) throws -> SyncPlan {
-        let state = try SyncState(warehouse: warehouse)
-        var planned: [SyncPlan.Output] = []
-        for name in outputs {
+    /// The outputs to sync, in Customer.io's order: persons, objects, relationships, events
+    /// (ties by name).
+    public func outputs(_ names: [String], shapes only: Set<SyncShape>? = nil) throws -> [SyncOutput] {
+        var found: [SyncOutput] = []
+        for name in names {
             guard let cols = try warehouse.columns(of: name)?.map(\.name) else {
                 throw NexusError("sync", "output '\(name)' does not exist in the warehouse: run `nexus run` first")
             }
@@ -87,44 +239,77 @@ public struct SyncPlanner {
                 throw NexusError("sync", "output '\(name)' is not shaped for Customer.io (it needs userId/anonymousId, event, or groupId + objectTypeId); it has: \(cols.joined(separator: ", "))")
             }
             if let only, !only.contains(shape) { continue }
-            let acked = full ? [:] : try state.acknowledged(name)
-            var items: [SyncPlan.Item] = []
-            var seen: Set<String> = []
-            let result = try warehouse.query("SELECT * FROM \(warehouse.dialect.quote(name))")
-            for (n, row) in result.rows.enumerated() {
-                let payload: SyncPayload
-                do { payload = try SyncPayload.make(shape: shape, columns: result.columns, row: row) } catch let e as NexusError {
-                    items.append(.init(key: "row \(n + 1)", operation: .rejected, hash: "", json: nil, error: e.message))
-                    continue
-                }
-                guard seen.insert(payload.key).inserted else {
-                    if shape != .track {
-                        items.append(.init(key: payload.key, operation: .rejected, hash: payload.hash, json: nil, error: "a second row with the same key"))
-                    }
-                    continue
-                }
-                let json = payload.json(output: name)
-                if json.utf8.count > SyncPlan.maxCallBytes {
-                    items.append(.init(key: payload.key, operation: .rejected, hash: payload.hash, json: nil,
-                                       error: "the call is \(json.utf8.count) bytes; Customer.io takes at most \(SyncPlan.maxCallBytes)"))
-                    continue
-                }
-                switch acked[payload.key] {
-                case nil: items.append(.init(key: payload.key, operation: .create, hash: payload.hash, json: json, error: nil))
-                case payload.hash?: items.append(.init(key: payload.key, operation: .unchanged, hash: payload.hash, json: nil, error: nil))
-                default: items.append(.init(key: payload.key, operation: .update, hash: payload.hash, json: json, error: nil))
-                }
-            }
-            if mode == .mirror, shape == .objects || shape == .relationships {
-                for key in try state.acknowledged(name).keys.sorted() where !seen.contains(key) {
-                    items.append(.init(key: key, operation: .delete, hash: "", json: SyncPlanner.deletion(shape: shape, key: key, output: name), error: nil))
-                }
-            }
-            planned.append(.init(name: name, shape: shape, items: items))
+            found.append(SyncOutput(name: name, shape: shape, columns: cols))
         }
-        planned.sort { ($0.shape.order, $0.name) < ($1.shape.order, $1.name) }
+        return found.sorted { ($0.shape.order, $0.name) < ($1.shape.order, $1.name) }
+    }
+
+    /// Streams the fate of every row of `output` through `each`, in output order, then the
+    /// deletions (`mirror` mode, objects and relationships only: people are never deleted).
+    ///
+    /// Rows with the same key: the first wins and the others are rejected (events: identical
+    /// events are one event). `full` resends every row as if nothing had been acknowledged.
+    public func scan(_ output: SyncOutput, full: Bool, mode: Mode, _ each: (SyncPlan.Item) throws -> Void) throws {
+        let state = try SyncState(warehouse: warehouse)
+        var acked = try state.acknowledged(output.name)
+        let builder = SyncPayload.Builder(shape: output.shape, columns: output.columns)
+        var n = 0
+        try warehouse.stream("SELECT * FROM \(warehouse.dialect.quote(output.name))") { row in
+            n += 1
+            let payload: SyncPayload
+            do { payload = try builder.make(row) } catch let e as NexusError {
+                try each(.init(key: "row \(n)", operation: .rejected, hash: "", json: nil, error: e.message))
+                return
+            }
+            let key = AckTable.keyHash(payload.key)
+            guard acked.see(key) else {
+                if output.shape != .track {
+                    try each(.init(key: payload.key, operation: .rejected, hash: payload.hash, json: nil, error: "row \(n) repeats the key of an earlier row"))
+                }
+                return
+            }
+            if payload.callBytes > SyncPlan.maxCallBytes {
+                try each(.init(key: payload.key, operation: .rejected, hash: payload.hash, json: nil,
+                               error: "the call is \(payload.callBytes) bytes; Customer.io takes at most \(SyncPlan.maxCallBytes)"))
+                return
+            }
+            let op: SyncPlan.Operation
+            switch acked.acknowledged(key) {
+            case nil: op = .create
+            case payload.hashPrefix? where !full: op = .unchanged
+            default: op = .update
+            }
+            try each(.init(key: payload.key, operation: op, hash: payload.hash, json: op == .unchanged ? nil : payload.json(output: output.name), error: nil))
+        }
+        if mode == .mirror, output.shape == .objects || output.shape == .relationships {
+            let d = warehouse.dialect
+            var gone: [String] = []
+            try warehouse.stream("SELECT key FROM \(SyncState.stateTable) WHERE output = \(d.literal(output.name)) ORDER BY key") { row in
+                let key = row.string(0) ?? ""
+                if !acked.seen(AckTable.keyHash(key)) { gone.append(key) }
+            }
+            for key in gone {
+                try each(.init(key: key, operation: .delete, hash: "", json: SyncPlanner.deletion(shape: output.shape, key: key, output: output.name), error: nil))
+            }
+        }
+    }
+
+    /// The plan for a dry run: counts per operation and up to `samples` calls of each.
+    public func plan(outputs names: [String], shapes only: Set<SyncShape>? = nil, full: Bool, mode: Mode, samples: Int = 3) throws -> SyncPlan {
+        var planned: [SyncPlan.Output] = []
+        for output in try outputs(names, shapes: only) {
+            var o = SyncPlan.Output(name: output.name, shape: output.shape)
+            try scan(output, full: full, mode: mode) { item in
+                let n = (o.counts[item.operation] ?? 0) + 1
+                o.counts[item.operation] = n
+                if item.operation != .unchanged && n <= samples { o.samples.append(item) }
+            }
+            planned.append(o)
+        }
         return SyncPlan(outputs: planned)
     }
+
+    static func deletionMessageID(output: String, key: String) -> String { "nx-del-" + NexusID.md5Hex("\(output)|\(key)") }
 
     /// `Object Deleted` / `Relationship Deleted` semantic events for a key that left the output.
     static func deletion(shape: SyncShape, key: String, output: String) -> String {
@@ -132,10 +317,10 @@ public struct SyncPlanner {
         let type = parts[0], object = parts.count > 1 ? parts[1] : ""
         let typeJSON = Int(type).map(String.init) ?? JSONText.string(type)
         let properties = "\"properties\":{\"objectId\":\(JSONText.string(object)),\"objectTypeId\":\(typeJSON)}"
-        let messageID = JSONText.string("nx-del-" + NexusID.md5Hex("\(output)|\(key)"))
+        let messageID = JSONText.string(deletionMessageID(output: output, key: key))
         if shape == .relationships, parts.count > 2 {
-            return "{\"type\":\"track\",\"event\":\"Relationship Deleted\",\"userId\":\(JSONText.string(parts[2])),\(properties),\"messageId\":\(messageID)}"
+            return "{\"type\":\"track\",\"event\":\"Relationship Deleted\",\"userId\":\(JSONText.string(parts[2])),\(properties),\"context\":\(SyncPayload.context),\"messageId\":\(messageID)}"
         }
-        return "{\"type\":\"track\",\"event\":\"Object Deleted\",\"anonymousId\":\"nexus\",\(properties),\"messageId\":\(messageID)}"
+        return "{\"type\":\"track\",\"event\":\"Object Deleted\",\"anonymousId\":\"nexus\",\(properties),\"context\":\(SyncPayload.context),\"messageId\":\(messageID)}"
     }
 }

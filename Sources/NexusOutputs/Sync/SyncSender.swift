@@ -28,8 +28,24 @@ public final class SyncSender {
         public var timeout: TimeInterval = 30
         public var baseBackoff: TimeInterval = 0.5
 
+        /// - Parameter apiKey: surrounding whitespace is dropped (keys read from secret files
+        ///   often end in a newline).
         public init(baseURL: String, apiKey: String, requestsPerSecond: Double) {
-            self.baseURL = baseURL; self.apiKey = apiKey; self.requestsPerSecond = requestsPerSecond
+            self.baseURL = baseURL; self.apiKey = apiKey.trimmingCharacters(in: .whitespacesAndNewlines); self.requestsPerSecond = requestsPerSecond
+        }
+
+        /// The Authorization header, as the official SDK sends it: `Bearer` for keys with a
+        /// region prefix (`pk_us_`, `sk_eu_`, …), HTTP Basic with an empty password otherwise.
+        public var authorization: String {
+            if keyRegion != nil { return "Bearer " + apiKey }
+            return "Basic " + Data("\(apiKey):".utf8).base64EncodedString()
+        }
+
+        /// The region a prefixed key belongs to (`us` or `eu`), or nil.
+        public var keyRegion: String? {
+            let parts = apiKey.split(separator: "_", maxSplits: 2)
+            guard parts.count == 3, parts[0] == "pk" || parts[0] == "sk", parts[1] == "us" || parts[1] == "eu" else { return nil }
+            return String(parts[1])
         }
     }
 
@@ -59,28 +75,55 @@ public final class SyncSender {
 
     struct HardFailure: Error { var message: String }
 
-    public func send(_ plan: SyncPlan, progress: (String) -> Void = { _ in }) throws -> Summary {
+    /// Syncs `outputs` in order, streaming each one through `planner`: rows are planned,
+    /// packed and sent as they are read, so memory does not grow with the output.
+    public func send(_ outputs: [SyncOutput], planner: SyncPlanner, full: Bool, mode: SyncPlanner.Mode,
+                     progress: (String) -> Void = { _ in }) throws -> Summary {
         let started = Date()
         _ = try SyncState(warehouse: warehouse)
-        for output in plan.outputs {
-            summary.unchanged += output.count(.unchanged)
-            for item in output.items where item.operation == .rejected {
-                summary.skipped += 1
-                try log(output.name, [item], status: "rejected", code: nil, error: item.error)
-            }
+        for output in outputs {
+            let before = summary
+            let state = try SyncState(warehouse: warehouse)
             do {
-                for batch in pack(output.toSend) { try deliver(output.name, batch) }
-                progress("\(output.name): \(output.toSend.count) call(s) to send, \(output.count(.unchanged)) unchanged, \(output.count(.rejected)) rejected")
+                try sync(output, planner: planner, full: full, mode: mode)
+                try state.merge()
             } catch let e as HardFailure {
+                try? state.merge()  // what was acknowledged before the failure is in the log either way
                 summary.stoppedAt = output.name
                 summary.seconds = Date().timeIntervalSince(started)
                 try recordRun()
                 throw NexusError("sync", "\(output.name): \(e.message); later outputs were not synced")
             }
+            progress("\(output.name) (\(output.shape.rawValue)): sent \(summary.sent - before.sent), deleted \(summary.deleted - before.deleted), unchanged \(summary.unchanged - before.unchanged), failed \(summary.failed - before.failed), rejected \(summary.skipped - before.skipped)")
         }
         summary.seconds = Date().timeIntervalSince(started)
         try recordRun()
         return summary
+    }
+
+    func sync(_ output: SyncOutput, planner: SyncPlanner, full: Bool, mode: SyncPlanner.Mode) throws {
+        var batch: [SyncPlan.Item] = []
+        var bytes = 48  // {"batch":[],"sentAt":"2026-01-01T00:00:00.000Z"}
+        var rejected: [SyncPlan.Item] = []
+        try planner.scan(output, full: full, mode: mode) { item in
+            switch item.operation {
+            case .unchanged:
+                summary.unchanged += 1
+            case .rejected:
+                summary.skipped += 1
+                rejected.append(item)
+                if rejected.count >= 1000 { try log(output.name, rejected, status: "rejected", code: nil); rejected = [] }
+            case .create, .update, .delete:
+                let n = (item.json?.utf8.count ?? 0) + 1
+                if !batch.isEmpty && bytes + n > SyncPlan.maxRequestBytes {
+                    try deliver(output.name, batch)
+                    batch = []; bytes = 48
+                }
+                batch.append(item); bytes += n
+            }
+        }
+        if !batch.isEmpty { try deliver(output.name, batch) }
+        try log(output.name, rejected, status: "rejected", code: nil)
     }
 
     /// The run's summary row in `_nexus_customerio_runs`.
@@ -94,24 +137,10 @@ public final class SyncSender {
             """)
     }
 
-    /// Packs calls into requests of at most 500 KB (with the `{"batch":[…]}` envelope).
-    func pack(_ items: [SyncPlan.Item]) -> [[SyncPlan.Item]] {
-        var batches: [[SyncPlan.Item]] = []
-        var current: [SyncPlan.Item] = []
-        var bytes = 12
-        for item in items {
-            let n = (item.json?.utf8.count ?? 0) + 1
-            if !current.isEmpty && bytes + n > SyncPlan.maxRequestBytes {
-                batches.append(current); current = []; bytes = 12
-            }
-            current.append(item); bytes += n
-        }
-        if !current.isEmpty { batches.append(current) }
-        return batches
-    }
-
     func deliver(_ output: String, _ batch: [SyncPlan.Item]) throws {
-        let body = "{\"batch\":[" + batch.compactMap(\.json).joined(separator: ",") + "]}"
+        // sentAt lets Customer.io correct clock skew, as the SDK's envelope does.
+        let sentAt = Timestamp.formatISO(Int64(Date().timeIntervalSince1970 * 1_000_000))
+        let body = "{\"batch\":[" + batch.compactMap(\.json).joined(separator: ",") + "],\"sentAt\":\"\(sentAt)\"}"
         let (code, text) = try post(body)
         if code == 200 {
             summary.requests += 1
@@ -128,7 +157,7 @@ public final class SyncSender {
             return
         }
         summary.failed += 1
-        try log(output, batch, status: "failed", code: code, error: String(text.prefix(500)))
+        try log(output, batch.map { var i = $0; i.error = String(text.prefix(500)); return i }, status: "failed", code: code)
     }
 
     /// POSTs one request, retrying what may succeed later. Returns status and body.
@@ -145,7 +174,7 @@ public final class SyncSender {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.setValue("1", forHTTPHeaderField: "X-Strict-Mode")
-            request.setValue("Basic " + Data("\(settings.apiKey):".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
+            request.setValue(settings.authorization, forHTTPHeaderField: "Authorization")
             request.setValue("nexus", forHTTPHeaderField: "User-Agent")
             let (status, text, retryAfter) = exchange(request)
             let retryable = status == nil || status == 429 || (status ?? 0) >= 500
@@ -178,40 +207,29 @@ public final class SyncSender {
 
     final class ResultBox: @unchecked Sendable { var status: Int?; var text = ""; var retryAfter: Double? }
 
-    /// Records an acknowledged batch: state rows and log rows in one transaction.
+    /// Records an acknowledged batch: its log rows (with hashes and messageIds), in one
+    /// transaction; `SyncState.merge` folds them into the state table at the end of the output.
     func acknowledge(_ output: String, _ batch: [SyncPlan.Item]) throws {
-        let d = warehouse.dialect
-        let now = d.literal(Timestamp.format(Int64(Date().timeIntervalSince1970 * 1_000_000)))
-        try warehouse.transaction {
-            for item in batch {
-                if item.operation == .delete {
-                    summary.deleted += 1
-                    try warehouse.execute("DELETE FROM \(SyncState.stateTable) WHERE output = \(d.literal(output)) AND key = \(d.literal(item.key))")
-                } else {
-                    summary.sent += 1
-                    let message = SyncPayload(key: item.key, hash: item.hash, body: "").messageID(output: output)
-                    try warehouse.execute("""
-                        INSERT INTO \(SyncState.stateTable) (output, key, hash, message_id, synced_at)
-                        VALUES (\(d.literal(output)), \(d.literal(item.key)), \(d.literal(item.hash)), \(d.literal(message)), \(now))
-                        ON CONFLICT (output, key) DO UPDATE SET hash = excluded.hash, message_id = excluded.message_id, synced_at = excluded.synced_at
-                        """)
-                }
-            }
-            try log(output, batch, status: "sent", code: 200, error: nil)
-        }
+        try log(output, batch, status: "sent", code: 200)
+        for item in batch { if item.operation == .delete { summary.deleted += 1 } else { summary.sent += 1 } }
     }
 
-    func log(_ output: String, _ items: [SyncPlan.Item], status: String, code: Int?, error: String?) throws {
-        let d = warehouse.dialect
-        let now = d.literal(Timestamp.format(Int64(Date().timeIntervalSince1970 * 1_000_000)))
+    /// Log rows, one per item (the item's error, if any, goes with it).
+    func log(_ output: String, _ items: [SyncPlan.Item], status: String, code: Int?) throws {
+        let now = SQLValue.text(Timestamp.format(Int64(Date().timeIntervalSince1970 * 1_000_000)))
+        let rows: [[SQLValue]] = items.map { item in
+            let acked = status == "sent"
+            let message: SQLValue = !acked ? .null : item.operation == .delete ? .text(SyncPlanner.deletionMessageID(output: output, key: item.key)) :
+                .text(SyncPayload(key: item.key, hash: item.hash, body: "").messageID(output: output))
+            return [.text(runID), .text(output), .text(item.key), .text(item.operation.rawValue), .text(status),
+                    code.map { .integer(Int64($0)) } ?? .null, item.error.map { .text($0) } ?? .null, now,
+                    acked ? .text(item.hash) : .null, message]
+        }
         try warehouse.transaction {
-            for item in items {
-                try warehouse.execute("""
-                    INSERT INTO \(SyncState.logTable) (run_id, output, key, operation, status, http_code, error, at)
-                    VALUES (\(d.literal(runID)), \(d.literal(output)), \(d.literal(item.key)), \(d.literal(item.operation.rawValue)),
-                            \(d.literal(status)), \(code.map(String.init) ?? "NULL"), \(error.map { d.literal($0) } ?? "NULL"), \(now))
-                    """)
-            }
+            try warehouse.executeMany("""
+                INSERT INTO \(SyncState.logTable) (run_id, output, key, operation, status, http_code, error, at, hash, message_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, rows)
         }
     }
 }
