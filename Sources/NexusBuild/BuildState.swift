@@ -10,12 +10,15 @@ import NexusProject
 /// `SOURCE_DATE_EPOCH`, and the warehouse itself: SQLite's file change counter (header
 /// bytes 24–27, bumped by every committed write in rollback-journal mode) must be the one
 /// recorded after the last build, so a table changed by any other tool forces a rebuild.
-struct BuildState: Codable, Equatable {
-    static let format = "nexus-build-1"
+public struct BuildState: Codable, Equatable {
+    static let format = "nexus-build-2"
     var fingerprint: String
     var changeCounter: UInt32
     /// Rows of each nexus relation, as the build reported them.
     var relationRows: [String: Int]
+    /// Each node's fingerprint (its definition and its inputs' fingerprints), by node name:
+    /// a node whose fingerprint is unchanged is not rebuilt.
+    var nodes: [String: String] = [:]
 
     static func path(for warehouse: String) -> String { warehouse + ".nexus-state" }
 
@@ -58,5 +61,20 @@ struct BuildState: Codable, Equatable {
 
     static func forget(_ warehouse: String) {
         try? FileManager.default.removeItem(atPath: path(for: warehouse))
+    }
+
+    /// Runs `body`, a write nexus makes to the warehouse outside a build (the sync's state
+    /// and log), without making the last build look stale: when the warehouse was as the
+    /// build left it before `body`, the recorded change counter moves on with it.
+    public static func preservingBuild<R>(warehouse path: String, _ body: () throws -> R) rethrows -> R {
+        let before = load(path)
+        let current = before != nil && changeCounter(of: path) == before?.changeCounter
+        defer {
+            if current, var state = before, let counter = changeCounter(of: path) {
+                state.changeCounter = counter
+                try? state.save(path)
+            }
+        }
+        return try body()
     }
 }

@@ -96,24 +96,90 @@ public final class Runner {
             relationRows = last.relationRows
             return false
         }
+        // Nodes whose fingerprint is the one the last build recorded are kept as they are,
+        // unless the warehouse was written by something else since (then nothing is trusted)
+        // or --full asks for every model and nexus table again.
+        var previous: [String: String] = [:]
+        if !force, let last = BuildState.load(warehouse.path), let counter = BuildState.changeCounter(of: warehouse.path),
+           counter == last.changeCounter {
+            previous = last.nodes
+            relationRows = last.relationRows
+        }
         BuildState.forget(warehouse.path)
-        try build()
+        try build(previous: previous)
         if let counter = BuildState.changeCounter(of: warehouse.path) {
-            try BuildState(fingerprint: fingerprint, changeCounter: counter, relationRows: relationRows).save(warehouse.path)
+            try BuildState(fingerprint: fingerprint, changeCounter: counter, relationRows: relationRows, nodes: nodeFingerprints).save(warehouse.path)
         }
         return true
     }
 
-    func build() throws {
+    /// Fingerprints of this run's nodes, by node name.
+    var nodeFingerprints: [String: String] = [:]
+
+    static func key(_ node: BuildNode) -> String {
+        switch node {
+        case .seed(let s): return "seed:" + s
+        case .model(let m): return "model:" + m
+        case .nexus: return "nexus"
+        }
+    }
+
+    /// A node's fingerprint: what defines it, and the fingerprints of what it reads.
+    func fingerprint(_ node: BuildNode, plan: BuildPlan, definition: String) -> String {
+        let inputs = (plan.dependencies[node] ?? []).map { Runner.key($0) + "=" + (nodeFingerprints[Runner.key($0)] ?? "?") }.sorted()
+        return NexusID.md5Hex(([Runner.key(node), definition] + inputs).joined(separator: "\u{1}"))
+    }
+
+    /// What a model's or the nexus step's output depends on besides its inputs.
+    func definition(of node: BuildNode) throws -> String {
+        let cfg = project.config
+        let vars = cfg.vars.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        let common = "\(BuildState.format)|\(ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] ?? "")|\(cfg.entityTypes.joined(separator: ","))|\(vars)"
+        switch node {
+        case .model(let name):
+            let m = project.models.first { $0.name == name }!
+            return common + "|" + m.file + "|" + (try String(contentsOfFile: (project.root as NSString).appendingPathComponent(m.file), encoding: .utf8))
+        case .nexus:
+            let sources = cfg.sources.map { s in
+                "\(s.name):\(s.enabled):\(s.events):\(s.entities?.joined(separator: "+") ?? "-"):\(s.relationships)"
+            }.joined(separator: ",")
+            return common + "|" + sources + "|" + engine.identity
+        case .seed:
+            return common
+        }
+    }
+
+    func build(previous: [String: String]) throws {
         try dropStaged()
         try warehouse.execute("CREATE TABLE IF NOT EXISTS \(Runner.seedStateTable) (name TEXT PRIMARY KEY, path TEXT, size INTEGER, mtime REAL, hash TEXT, types TEXT)")
         let plan = try BuildPlan.make(project)
         do {
             for node in plan.order {
+                let key = Runner.key(node)
                 switch node {
-                case .seed(let name): try buildSeed(project.seeds.first { $0.name == name }!)
-                case .model(let name): try buildModel(project.models.first { $0.name == name }!)
-                case .nexus: try buildNexus()
+                case .seed(let name):
+                    let hash = try buildSeed(project.seeds.first { $0.name == name }!)
+                    nodeFingerprints[key] = fingerprint(node, plan: plan, definition: hash)
+                case .model(let name):
+                    let model = project.models.first { $0.name == name }!
+                    let fp = fingerprint(node, plan: plan, definition: try definition(of: node))
+                    nodeFingerprints[key] = fp
+                    if previous[key] == fp, try warehouse.relationKind(name) != nil {
+                        record(StepResult(kind: model.materialized == .view ? "view" : "model", name: name, rows: nil, seconds: 0,
+                                          note: "unchanged: same SQL and inputs as the last build"))
+                        continue
+                    }
+                    try buildModel(model)
+                case .nexus:
+                    let fp = fingerprint(node, plan: plan, definition: try definition(of: node))
+                    nodeFingerprints[key] = fp
+                    if previous[key] == fp, try project.nexusRelations.allSatisfy({ try warehouse.relationKind($0) != nil }) {
+                        record(StepResult(kind: "nexus", name: "nexus tables", rows: nil, seconds: 0,
+                                          note: "unchanged: same sources and settings as the last build"))
+                        continue
+                    }
+                    relationRows = [:]
+                    try buildNexus()
                 }
             }
             let t0 = now()
@@ -141,7 +207,8 @@ public final class Runner {
         var types: String
     }
 
-    func buildSeed(_ seed: Seed) throws {
+    /// Loads a seed when its file changed; returns the content hash it is loaded from.
+    func buildSeed(_ seed: Seed) throws -> String {
         let t0 = now()
         let attrs = try FileManager.default.attributesOfItem(atPath: seed.absolutePath)
         let size = (attrs[.size] as? NSNumber)?.int64Value ?? 0
@@ -157,13 +224,13 @@ public final class Runner {
                                 hash: p[2].string ?? "", types: types)
             if old.size == size && old.mtime == mtime {
                 record(StepResult(kind: "seed", name: seed.name, rows: nil, seconds: now() - t0, note: "unchanged"))
-                return
+                return old.hash + "|" + types
             }
             state.hash = try FileHash.hash(path: seed.absolutePath)
             if old.size == size && old.hash == state.hash {
                 seedStates.append((seed, state))  // touched, same content: record the new mtime
                 record(StepResult(kind: "seed", name: seed.name, rows: nil, seconds: now() - t0, note: "unchanged content"))
-                return
+                return state.hash + "|" + types
             }
         }
         if state.hash.isEmpty { state.hash = try FileHash.hash(path: seed.absolutePath) }
@@ -172,6 +239,7 @@ public final class Runner {
         staged.insert(seed.name)
         seedStates.append((seed, state))
         record(StepResult(kind: "seed", name: seed.name, rows: r.rows, seconds: now() - t0, note: nil))
+        return state.hash + "|" + types
     }
 
     // MARK: models

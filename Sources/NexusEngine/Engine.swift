@@ -27,6 +27,9 @@ public struct EngineContext {
 /// participants, relationships. The native engine does them in Swift; a SQL engine will do
 /// them inside the warehouse, and the two must agree row for row.
 public protocol NexusEngine {
+    /// Names the engine and the version of its rules: a build whose engine identity changed
+    /// rebuilds the nexus tables even when their inputs did not.
+    var identity: String { get }
     func run(_ context: EngineContext, warehouse: any Warehouse) throws
 }
 

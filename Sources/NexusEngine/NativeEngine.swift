@@ -14,6 +14,8 @@ import Glibc
 public final class NativeEngine: NexusEngine {
     public init() {}
 
+    public var identity: String { "native-1" }
+
     static let missing = Int64.min
 
     // Nodes: one per (entity_type, identifier_type, identifier_value).

@@ -317,7 +317,9 @@ extension Nexus {
                     }
                     let runID = "run_" + NexusID.md5Hex("\(Date().timeIntervalSince1970)-\(ProcessInfo.processInfo.processIdentifier)").prefix(12)
                     let sender = SyncSender(settings: .init(baseURL: cfg.baseURL, apiKey: key, requestsPerSecond: cfg.requestsPerSecond), warehouse: w, runID: String(runID))
-                    let s = try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) }
+                    let s = try BuildState.preservingBuild(warehouse: w.path) {
+                        try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) }
+                    }
                     print("sent \(s.sent), deleted \(s.deleted), unchanged \(s.unchanged), failed \(s.failed), rejected \(s.skipped); \(s.requests) request(s), \(TextTable.group(s.bytes)) bytes, \(String(format: "%.2f", s.seconds)) s (run \(runID))")
                     if s.failed > 0 { throw ExitCode(2) }
                 }

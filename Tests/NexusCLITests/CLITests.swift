@@ -158,6 +158,23 @@ struct CLITests {
         #expect(Set(firstCalls).intersection(secondCalls).count <= firstCalls.count - recorded)
     }
 
+    /// A sync's own writes (state, log) do not make the build look stale; a settings-only
+    /// change to nexus.yml rebuilds nothing.
+    @Test func syncKeepsTheBuildCurrent() throws {
+        let dir = try tempDir()
+        #expect(try nexus(["demo", "demo"], in: dir).status == 0)
+        let server = try FakeCustomerIO()
+        let yml = dir + "/demo/nexus.yml"
+        let base = try String(contentsOfFile: yml, encoding: .utf8)
+        try (base + "customerio:\n  endpoint: \(server.url)\n  requests_per_second: 50\n").write(toFile: yml, atomically: true, encoding: .utf8)
+        let settle = try nexus(["run", "--project", "demo"], in: dir)
+        #expect(settle.status == 0 && !settle.stderr.contains("read identifiers") && settle.stderr.contains("unchanged: same sources"), "\(settle.stderr)")
+        let sync = try nexus(["sync", "customerio", "--project", "demo"], in: dir, env: ["CUSTOMERIO_API_KEY": FakeCustomerIO.key])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let rerun = try nexus(["run", "--project", "demo"], in: dir)
+        #expect(rerun.status == 0 && rerun.stderr.contains("up to date"), "\(rerun.stderr)")
+    }
+
     @Test func errorsAreOneLineWithANonZeroExit() throws {
         let dir = try tempDir()
         let missing = try nexus(["run", "--project", dir])
