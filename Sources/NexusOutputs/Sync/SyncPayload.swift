@@ -17,8 +17,10 @@ public struct SyncPayload: Sendable {
     var hashPrefix: UInt64 = 0
 
     /// The call as sent: a stable `messageId` per row version, so repeats are recognisable.
-    public func json(output: String) -> String {
-        "{\(body),\"context\":\(SyncPayload.context),\"messageId\":\(JSONText.string(messageID(output: output)))}"
+    public func json(output: String) -> String { json(messageID: messageID(output: output)) }
+
+    func json(messageID: String) -> String {
+        "{\(body),\"context\":\(SyncPayload.context),\"messageId\":\"\(messageID)\"}"
     }
 
     /// `context.library`, as the official SDK sets it, naming nexus as the sender.

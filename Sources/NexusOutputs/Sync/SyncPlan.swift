@@ -22,6 +22,8 @@ public struct SyncPlan: Sendable {
         /// The call as sent (nil for unchanged and rejected rows).
         public var json: String?
         public var error: String?
+        /// The call's messageId (when it is sent).
+        public var messageID: String? = nil
     }
 
     public struct Output: Sendable {
@@ -279,7 +281,12 @@ public struct SyncPlanner {
             case payload.hashPrefix? where !full: op = .unchanged
             default: op = .update
             }
-            try each(.init(key: payload.key, operation: op, hash: payload.hash, json: op == .unchanged ? nil : payload.json(output: output.name), error: nil))
+            if op == .unchanged {
+                try each(.init(key: payload.key, operation: op, hash: payload.hash, json: nil, error: nil))
+            } else {
+                let message = payload.messageID(output: output.name)
+                try each(.init(key: payload.key, operation: op, hash: payload.hash, json: payload.json(messageID: message), error: nil, messageID: message))
+            }
         }
         if mode == .mirror, output.shape == .objects || output.shape == .relationships {
             let d = warehouse.dialect
@@ -289,7 +296,8 @@ public struct SyncPlanner {
                 if !acked.seen(AckTable.keyHash(key)) { gone.append(key) }
             }
             for key in gone {
-                try each(.init(key: key, operation: .delete, hash: "", json: SyncPlanner.deletion(shape: output.shape, key: key, output: output.name), error: nil))
+                try each(.init(key: key, operation: .delete, hash: "", json: SyncPlanner.deletion(shape: output.shape, key: key, output: output.name), error: nil,
+                               messageID: SyncPlanner.deletionMessageID(output: output.name, key: key)))
             }
         }
     }

@@ -116,14 +116,68 @@ public final class SyncSender {
             case .create, .update, .delete:
                 let n = (item.json?.utf8.count ?? 0) + 1
                 if !batch.isEmpty && bytes + n > SyncPlan.maxRequestBytes {
-                    try deliver(output.name, batch)
+                    try start(output.name, batch)
                     batch = []; bytes = 48
                 }
                 batch.append(item); bytes += n
             }
         }
-        if !batch.isEmpty { try deliver(output.name, batch) }
+        if !batch.isEmpty { try start(output.name, batch) }
+        try settle()
         try log(output.name, rejected, status: "rejected", code: nil)
+    }
+
+    /// The request in flight, while the calling thread plans and packs the next one.
+    struct Pending {
+        var output: String
+        var batch: [SyncPlan.Item]
+        var body: String
+        var done: DispatchSemaphore
+        var result: ResultBox
+    }
+    var pending: Pending?
+
+    /// Sends a batch without waiting for the answer; the previous request is settled first,
+    /// so at most one is in flight and acknowledgements are recorded in order.
+    func start(_ output: String, _ batch: [SyncPlan.Item]) throws {
+        try settle()
+        guard let url = URL(string: settings.baseURL + "/v1/batch") else { throw HardFailure(message: "bad endpoint \(settings.baseURL)") }
+        let body = SyncSender.body(batch)
+        holdRate()
+        let (done, result) = begin(request(url, body))
+        pending = Pending(output: output, batch: batch, body: body, done: done, result: result)
+    }
+
+    /// Waits for the request in flight and records what came of it (retrying, bisecting).
+    func settle() throws {
+        guard let p = pending else { return }
+        pending = nil
+        p.done.wait()
+        try deliver(p.output, p.batch, body: p.body, first: (p.result.status, p.result.text, p.result.retryAfter))
+    }
+
+    /// `{"batch":[…],"sentAt":"…"}`: sentAt lets Customer.io correct clock skew, as the SDK's envelope does.
+    static func body(_ batch: [SyncPlan.Item]) -> String {
+        let sentAt = Timestamp.formatISO(Int64(Date().timeIntervalSince1970 * 1_000_000))
+        return "{\"batch\":[" + batch.compactMap(\.json).joined(separator: ",") + "],\"sentAt\":\"\(sentAt)\"}"
+    }
+
+    /// Rate limit: at most requestsPerSecond requests.
+    func holdRate() {
+        let gap = 1 / settings.requestsPerSecond - Date().timeIntervalSince(lastRequest)
+        if gap > 0 { Thread.sleep(forTimeInterval: gap) }
+        lastRequest = Date()
+    }
+
+    func request(_ url: URL, _ body: String) -> URLRequest {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("1", forHTTPHeaderField: "X-Strict-Mode")
+        request.setValue(settings.authorization, forHTTPHeaderField: "Authorization")
+        request.setValue("nexus/\(SyncPayload.libraryVersion)", forHTTPHeaderField: "User-Agent")
+        return request
     }
 
     /// The run's summary row in `_nexus_customerio_runs`.
@@ -137,11 +191,11 @@ public final class SyncSender {
             """)
     }
 
-    func deliver(_ output: String, _ batch: [SyncPlan.Item]) throws {
-        // sentAt lets Customer.io correct clock skew, as the SDK's envelope does.
-        let sentAt = Timestamp.formatISO(Int64(Date().timeIntervalSince1970 * 1_000_000))
-        let body = "{\"batch\":[" + batch.compactMap(\.json).joined(separator: ",") + "],\"sentAt\":\"\(sentAt)\"}"
-        let (code, text) = try post(body)
+    /// Sends a batch and records the outcome; `first` is the answer to a first attempt
+    /// already made (by `start`).
+    func deliver(_ output: String, _ batch: [SyncPlan.Item], body given: String? = nil, first: (Int?, String, Double?)? = nil) throws {
+        let body = given ?? SyncSender.body(batch)
+        let (code, text) = try post(body, first: first)
         if code == 200 {
             summary.requests += 1
             summary.bytes += body.utf8.count
@@ -161,22 +215,17 @@ public final class SyncSender {
     }
 
     /// POSTs one request, retrying what may succeed later. Returns status and body.
-    func post(_ body: String) throws -> (Int, String) {
+    func post(_ body: String, first: (Int?, String, Double?)? = nil) throws -> (Int, String) {
         guard let url = URL(string: settings.baseURL + "/v1/batch") else { throw HardFailure(message: "bad endpoint \(settings.baseURL)") }
         var attempt = 0
+        var answer = first
         while true {
-            // Rate limit: at most requestsPerSecond requests.
-            let gap = 1 / settings.requestsPerSecond - Date().timeIntervalSince(lastRequest)
-            if gap > 0 { Thread.sleep(forTimeInterval: gap) }
-            lastRequest = Date()
-            var request = URLRequest(url: url)
-            request.httpMethod = "POST"
-            request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue("1", forHTTPHeaderField: "X-Strict-Mode")
-            request.setValue(settings.authorization, forHTTPHeaderField: "Authorization")
-            request.setValue("nexus", forHTTPHeaderField: "User-Agent")
-            let (status, text, retryAfter) = exchange(request)
+            if answer == nil {
+                holdRate()
+                answer = exchange(request(url, body))
+            }
+            let (status, text, retryAfter) = answer!
+            answer = nil
             let retryable = status == nil || status == 429 || (status ?? 0) >= 500
             if !retryable { return (status!, text) }
             attempt += 1
@@ -190,6 +239,13 @@ public final class SyncSender {
 
     /// One HTTP exchange: status (nil on a network error), body text, and Retry-After seconds.
     func exchange(_ request: URLRequest) -> (Int?, String, Double?) {
+        let (done, box) = begin(request)
+        done.wait()
+        return (box.status, box.text, box.retryAfter)
+    }
+
+    /// Starts an exchange; the semaphore is signalled when `box` holds the answer.
+    func begin(_ request: URLRequest) -> (DispatchSemaphore, ResultBox) {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
         let task = session.dataTask(with: request) { data, response, error in
@@ -201,8 +257,7 @@ public final class SyncSender {
             done.signal()
         }
         task.resume()
-        done.wait()
-        return (box.status, box.text, box.retryAfter)
+        return (done, box)
     }
 
     final class ResultBox: @unchecked Sendable { var status: Int?; var text = ""; var retryAfter: Double? }
@@ -219,8 +274,7 @@ public final class SyncSender {
         let now = SQLValue.text(Timestamp.format(Int64(Date().timeIntervalSince1970 * 1_000_000)))
         let rows: [[SQLValue]] = items.map { item in
             let acked = status == "sent"
-            let message: SQLValue = !acked ? .null : item.operation == .delete ? .text(SyncPlanner.deletionMessageID(output: output, key: item.key)) :
-                .text(SyncPayload(key: item.key, hash: item.hash, body: "").messageID(output: output))
+            let message: SQLValue = acked ? item.messageID.map { .text($0) } ?? .null : .null
             return [.text(runID), .text(output), .text(item.key), .text(item.operation.rawValue), .text(status),
                     code.map { .integer(Int64($0)) } ?? .null, item.error.map { .text($0) } ?? .null, now,
                     acked ? .text(item.hash) : .null, message]
