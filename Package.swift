@@ -20,6 +20,8 @@ let package = Package(
     targets: [
         // The system SQLite (Debian's libsqlite3-dev); a thin shim, as GRDB does.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The system zlib, to gzip sync requests as the official SDK can.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Errors with locations, timestamps, nexus ids, compact string storage.
         .target(name: "NexusCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
         // nexus.yml, seeds and models on disk, the template language, the model graph.
@@ -31,7 +33,7 @@ let package = Package(
         // The nexus steps: identity resolution, traits, entities, participants, relationships.
         .target(name: "NexusEngine", dependencies: ["NexusCore", "NexusSQL", "NexusWarehouse"], swiftSettings: fast),
         // Customer.io shapes: the macros that turn nexus tables into Reverse ETL tables.
-        .target(name: "NexusOutputs", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse"]),
+        .target(name: "NexusOutputs", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "CZlib"]),
         // One run of a project: seeds, models and the engine, staged and swapped in atomically.
         .target(name: "NexusBuild", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusEngine", "NexusOutputs"]),
         // The bundled demo project and the synthetic clinic generator.

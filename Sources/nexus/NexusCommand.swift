@@ -316,7 +316,9 @@ extension Nexus {
                         throw NexusError("sync", "the API key is not set: export \(cfg.apiKeyEnv)=… (the variable customerio.api_key_env names)")
                     }
                     let runID = "run_" + NexusID.md5Hex("\(Date().timeIntervalSince1970)-\(ProcessInfo.processInfo.processIdentifier)").prefix(12)
-                    let sender = SyncSender(settings: .init(baseURL: cfg.baseURL, apiKey: key, requestsPerSecond: cfg.requestsPerSecond), warehouse: w, runID: String(runID))
+                    var settings = SyncSender.Settings(baseURL: cfg.baseURL, apiKey: key, requestsPerSecond: cfg.requestsPerSecond)
+                    settings.gzip = cfg.gzip
+                    let sender = SyncSender(settings: settings, warehouse: w, runID: String(runID))
                     let s = try BuildState.preservingBuild(warehouse: w.path) {
                         try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) }
                     }

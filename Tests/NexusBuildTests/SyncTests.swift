@@ -19,12 +19,14 @@ struct SyncTests {
 
     let outputs = ["customer_io_persons", "objects", "rels", "events"]
 
-    func sync(_ w: SQLiteWarehouse, _ server: FakeCustomerIO, full: Bool = false, mode: SyncPlanner.Mode = .upsert, key: String = FakeCustomerIO.key) throws -> SyncSender.Summary {
+    func sync(_ w: SQLiteWarehouse, _ server: FakeCustomerIO, full: Bool = false, mode: SyncPlanner.Mode = .upsert, key: String = FakeCustomerIO.key,
+              gzip: Bool = false) throws -> SyncSender.Summary {
         let planner = SyncPlanner(warehouse: w)
         var settings = SyncSender.Settings(baseURL: server.url, apiKey: key, requestsPerSecond: 200)
+        settings.gzip = gzip
         settings.baseBackoff = 0.01
         settings.maxRetries = 3
-        settings.timeout = 3
+        settings.timeout = 1
         return try SyncSender(settings: settings, warehouse: w, runID: "test").send(try planner.outputs(outputs), planner: planner, full: full, mode: mode)
     }
 
@@ -88,6 +90,19 @@ struct SyncTests {
         }
     }
 
+    /// gzip bodies carry the same calls in fewer bytes.
+    @Test func gzipBodiesCarryTheSameCalls() throws {
+        let (_, w) = try project()
+        let plain = try FakeCustomerIO(), packed = try FakeCustomerIO()
+        _ = try sync(w, plain)
+        _ = try sync(w, packed, full: true, gzip: true)
+        let a = try plain.received(), b = try packed.received()
+        #expect(b.requests.allSatisfy { $0["_encoding"] as? String == "gzip" } && a.requests.allSatisfy { $0["_encoding"] is NSNull })
+        func ids(_ calls: [[String: Any]]) -> [String] { calls.compactMap { $0["messageId"] as? String }.sorted() }
+        #expect(ids(a.calls).count == 10 && ids(a.calls) == ids(b.calls))
+        #expect(try ProjectConfig.parse("name: x\ncustomerio: {gzip: true}\n", file: "nexus.yml").customerIO.gzip)
+    }
+
     @Test func regionPrefixedKeysAreSentAsBearerTokens() throws {
         var s = SyncSender.Settings(baseURL: "http://x", apiKey: "sk_eu_abc\n", requestsPerSecond: 1)
         #expect(s.apiKey == "sk_eu_abc" && s.keyRegion == "eu" && s.authorization == "Bearer sk_eu_abc")
@@ -113,6 +128,24 @@ struct SyncTests {
         #expect(try sync(w2, server, full: true).sent == 10)
     }
 
+    /// Old log rows may be deleted (or the log dropped) to save space: the state keeps what
+    /// was acknowledged, and later acknowledgements still reach it.
+    @Test func pruningTheLogLosesNoState() throws {
+        let (f, w) = try project()
+        let server = try FakeCustomerIO()
+        _ = try sync(w, server)
+        try w.execute("DELETE FROM _nexus_customerio_log")
+        f.trait("tn", ("email", "b@x.test"), "plan", "pro", day: 8)
+        let w2 = try f.run()
+        #expect(try sync(w2, server).sent == 2)
+        #expect(try sync(w2, server).sent == 0)
+        try w2.execute("DROP TABLE _nexus_customerio_log")
+        f.trait("tm", ("email", "b@x.test"), "plan", "max", day: 9)
+        let w3 = try f.run()
+        #expect(try sync(w3, server).sent == 1)
+        #expect(try sync(w3, server).sent == 0)
+    }
+
     @Test func aRefusedRowIsFoundByBisectionAndRetriedNextRun() throws {
         let (_, w) = try project()
         let refusing = try FakeCustomerIO(["--reject-user", "b@x.test"])
@@ -136,6 +169,24 @@ struct SyncTests {
         #expect(try sync(w, throttled, full: true).sent == 10)
     }
 
+    /// A request that times out is sent again with the same messageIds: the server may have
+    /// taken it (as here), and Customer.io recognises the repeat by its messageIds.
+    @Test func aTimedOutRequestIsRetriedWithTheSameMessageIDs() throws {
+        let (_, w) = try project()
+        let slow = try FakeCustomerIO(["--slow-first", "1", "--slow-seconds", "2.5"])
+        let s = try sync(w, slow)  // the client gives up on a request after 1 s
+        #expect(s.sent == 10 && s.failed == 0)
+        var ids: [String] = []
+        for _ in 0..<100 {  // the late request is logged when the stand-in finally answers it
+            ids = try slow.received().calls.compactMap { $0["messageId"] as? String }
+            if ids.count > 10 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        // The first request was accepted late, after the client had given up and resent it.
+        #expect(ids.count > Set(ids).count && Set(ids).count == 10)
+        #expect(try w.count("SELECT count(*) FROM _nexus_customerio_state") == 10)
+    }
+
     @Test func aHardFailureStopsLaterStagesAndKeepsWhatWasAcknowledged() throws {
         let (_, w) = try project()
         let down = try FakeCustomerIO(["--fail-first", "1000"])
@@ -157,8 +208,8 @@ struct SyncTests {
         let persons = try #require(plan.outputs.first)
         #expect(persons.count(.rejected) == 1)
         #expect(persons.samples.first { $0.operation == .rejected }?.error?.contains("Customer.io takes at most 32768") == true)
-        #expect(try w.count("SELECT count(*) FROM _nexus_customerio_state") == 0)
-        #expect(try w.count("SELECT count(*) FROM _nexus_customerio_log") == 0)
+        // Not even the sync tables are created: the warehouse file is as the build left it.
+        #expect(try w.relationKind("_nexus_customerio_state") == nil && w.relationKind("_nexus_customerio_log") == nil)
     }
 
     @Test func mirrorDeletesRelationshipsThatLeftTheOutput() throws {

@@ -157,3 +157,24 @@ struct RelationshipTests {
         #expect(r[8] == "membership" && r[9] == "patient" && r[10] == "s")
     }
 }
+
+struct WarehouseSettingsTests {
+    /// Outputs join persons by entity_id: the key is indexed, and the index follows the table
+    /// through the swap's rename.
+    @Test func entitiesAreKeyedByEntityID() throws {
+        let f = basicFixture()
+        let w = try f.run()
+        #expect(try w.strings("SELECT name FROM pragma_index_list('nexus_entities') WHERE origin = 'pk'") == [["sqlite_autoindex_nexus_entities_1"]])
+        // A forced rebuild replaces the table and its index; no staged name is left behind.
+        let again = try f.build(force: true)
+        #expect(try again.count("SELECT count(*) FROM pragma_index_list('nexus_entities')") == 1)
+        #expect(try again.count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%nexus_stage%'") == 0)
+    }
+
+    /// Dropping a replaced build must not rewrite every page of it (Debian's SQLite turns
+    /// secure_delete on by default).
+    @Test func droppedPagesAreNotZeroedOneByOne() throws {
+        let w = try basicFixture().run()
+        #expect(try w.scalar("PRAGMA secure_delete") == "2")
+    }
+}

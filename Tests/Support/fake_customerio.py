@@ -93,6 +93,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(401, {"meta": {"errors": ["bad credentials"]}})
         if self.headers.get("X-Strict-Mode") != "1" and not args.accept_permissive:
             return self.reply(400, {"meta": {"errors": ["X-Strict-Mode: 1 expected in tests"]}})
+        if self.headers.get("Content-Encoding") == "gzip":
+            import gzip
+            try:
+                raw = gzip.decompress(raw)
+            except OSError as e:
+                return self.reply(400, {"meta": {"errors": ["bad gzip body: %s" % e]}})
         if len(raw) > 500 * 1024:
             return self.reply(400, {"meta": {"errors": ["request larger than 500 KB"]}})
         try:
@@ -107,9 +113,9 @@ class Handler(BaseHTTPRequestHandler):
         errors = [e for e in (validate(c) for c in batch) if e]
         if errors:
             return self.reply(400, {"meta": {"errors": errors}})
-        if args.delay:
+        if args.delay or n <= args.drop_first + args.fail_first + args.slow_first:
             import time
-            time.sleep(args.delay)
+            time.sleep(args.delay if args.delay else args.slow_seconds)
         with lock:
             state["calls"] = state.get("calls", 0) + len(batch)
             state["bytes"] = state.get("bytes", 0) + len(raw)
@@ -119,7 +125,8 @@ class Handler(BaseHTTPRequestHandler):
                         f.write(json.dumps(c, separators=(",", ":")) + "\n")
                     f.write(json.dumps({"_request": n, "_bytes": len(raw), "_calls": len(batch),
                                         "_sentAt": body.get("sentAt"), "_auth": self.headers.get("Authorization", "").split(" ")[0],
-                                        "_contentType": self.headers.get("Content-Type")}) + "\n")
+                                        "_contentType": self.headers.get("Content-Type"),
+                                        "_encoding": self.headers.get("Content-Encoding")}) + "\n")
             if args.stats:
                 with open(args.stats + ".tmp", "w") as f:
                     json.dump({"requests": n, "calls": state["calls"], "bytes": state["bytes"]}, f)
@@ -141,6 +148,8 @@ def main():
     p.add_argument("--reject-user", action="append", default=[])
     p.add_argument("--max-requests", type=int, default=10000)
     p.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering an accepted request")
+    p.add_argument("--slow-first", type=int, default=0, help="answer the first N requests (after injected failures) late")
+    p.add_argument("--slow-seconds", type=float, default=3.0, help="how late --slow-first answers")
     p.add_argument("--accept-permissive", action="store_true",
                    help="accept requests without X-Strict-Mode: 1 (the official SDK does not send it); calls are still validated")
     p.add_argument("--port-file", default=None, help="also write the port to this file")

@@ -60,12 +60,16 @@ public struct SyncState {
     public static let metaTable = "_nexus_customerio_meta"
     let warehouse: any Warehouse
 
-    public init(warehouse: any Warehouse) throws {
+    /// - Parameter create: create the tables when missing; false only reads (a dry run
+    ///   leaves the warehouse file untouched).
+    public init(warehouse: any Warehouse, create: Bool = true) throws {
         self.warehouse = warehouse
+        guard create else { return }
+        let newLog = try warehouse.relationKind(SyncState.logTable) == nil
         try warehouse.execute("""
             CREATE TABLE IF NOT EXISTS \(SyncState.stateTable) (output TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL,
                 message_id TEXT NOT NULL, synced_at TIMESTAMP NOT NULL, PRIMARY KEY (output, key)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS \(SyncState.logTable) (run_id TEXT NOT NULL, output TEXT NOT NULL, key TEXT NOT NULL,
+            CREATE TABLE IF NOT EXISTS \(SyncState.logTable) (log_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, output TEXT NOT NULL, key TEXT NOT NULL,
                 operation TEXT NOT NULL, status TEXT NOT NULL, http_code INTEGER, error TEXT, at TIMESTAMP NOT NULL,
                 hash TEXT, message_id TEXT);
             CREATE TABLE IF NOT EXISTS \(SyncState.runsTable) (run_id TEXT NOT NULL, finished_at TIMESTAMP NOT NULL,
@@ -73,11 +77,15 @@ public struct SyncState {
                 requests INTEGER, seconds REAL, stopped_at TEXT);
             CREATE TABLE IF NOT EXISTS \(SyncState.metaTable) (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """)
+        // log_id never repeats (AUTOINCREMENT), even after old log rows are deleted; a log
+        // table created anew starts again at 1, so the merge mark goes with the old one.
+        if newLog { try warehouse.execute("DELETE FROM \(SyncState.metaTable) WHERE name = 'merged_log_id'") }
     }
 
     /// The last log row already merged into the state table.
     func mergedUpTo() throws -> Int64 {
-        let r = try warehouse.query("SELECT value FROM \(SyncState.metaTable) WHERE name = 'merged_log_rowid'")
+        guard try warehouse.relationKind(SyncState.metaTable) != nil else { return 0 }
+        let r = try warehouse.query("SELECT value FROM \(SyncState.metaTable) WHERE name = 'merged_log_id'")
         if case .integer(let v)? = r.rows.first?.first { return v }
         return 0
     }
@@ -86,12 +94,13 @@ public struct SyncState {
     func acknowledged(_ output: String) throws -> AckTable {
         let d = warehouse.dialect
         var table = AckTable()
+        guard try warehouse.relationKind(SyncState.stateTable) != nil else { return table }
         try warehouse.stream("SELECT key, hash FROM \(SyncState.stateTable) WHERE output = \(d.literal(output))") { row in
             table.acknowledge(AckTable.keyHash(row.string(0) ?? ""), AckTable.contentHash(row.string(1) ?? ""))
         }
         try warehouse.stream("""
             SELECT key, hash, operation FROM \(SyncState.logTable)
-            WHERE rowid > \(try mergedUpTo()) AND output = \(d.literal(output)) AND status = 'sent' ORDER BY rowid
+            WHERE log_id > \(try mergedUpTo()) AND output = \(d.literal(output)) AND status = 'sent' ORDER BY log_id
             """) { row in
             let key = AckTable.keyHash(row.string(0) ?? "")
             if row.string(2) == SyncPlan.Operation.delete.rawValue { table.forget(key) }
@@ -106,21 +115,21 @@ public struct SyncState {
     public func merge() throws {
         try warehouse.transaction {
             let from = try mergedUpTo()
-            let r = try warehouse.query("SELECT max(rowid) FROM \(SyncState.logTable)")
+            let r = try warehouse.query("SELECT max(log_id) FROM \(SyncState.logTable)")
             guard case .integer(let to)? = r.rows.first?.first, to > from else { return }
             let log = SyncState.logTable, state = SyncState.stateTable
             try warehouse.execute("""
                 INSERT INTO \(state) (output, key, hash, message_id, synced_at)
                 SELECT output, key, hash, message_id, at FROM \(log)
-                WHERE rowid > \(from) AND rowid <= \(to) AND status = 'sent' AND operation <> 'delete'
-                ORDER BY output, key, rowid
+                WHERE log_id > \(from) AND log_id <= \(to) AND status = 'sent' AND operation <> 'delete'
+                ORDER BY output, key, log_id
                 ON CONFLICT (output, key) DO UPDATE SET hash = excluded.hash, message_id = excluded.message_id, synced_at = excluded.synced_at;
                 DELETE FROM \(state) WHERE (output, key) IN (
                     SELECT l.output, l.key FROM \(log) l
-                    WHERE l.rowid > \(from) AND l.rowid <= \(to) AND l.status = 'sent' AND l.operation = 'delete'
-                      AND NOT EXISTS (SELECT 1 FROM \(log) k WHERE k.rowid > l.rowid AND k.rowid <= \(to) AND k.output = l.output
+                    WHERE l.log_id > \(from) AND l.log_id <= \(to) AND l.status = 'sent' AND l.operation = 'delete'
+                      AND NOT EXISTS (SELECT 1 FROM \(log) k WHERE k.log_id > l.log_id AND k.log_id <= \(to) AND k.output = l.output
                                       AND k.key = l.key AND k.status = 'sent' AND k.operation <> 'delete'));
-                INSERT INTO \(SyncState.metaTable) (name, value) VALUES ('merged_log_rowid', \(to))
+                INSERT INTO \(SyncState.metaTable) (name, value) VALUES ('merged_log_id', \(to))
                 ON CONFLICT (name) DO UPDATE SET value = excluded.value;
                 """)
         }
@@ -252,7 +261,7 @@ public struct SyncPlanner {
     /// Rows with the same key: the first wins and the others are rejected (events: identical
     /// events are one event). `full` resends every row as if nothing had been acknowledged.
     public func scan(_ output: SyncOutput, full: Bool, mode: Mode, _ each: (SyncPlan.Item) throws -> Void) throws {
-        let state = try SyncState(warehouse: warehouse)
+        let state = try SyncState(warehouse: warehouse, create: false)
         var acked = try state.acknowledged(output.name)
         let builder = SyncPayload.Builder(shape: output.shape, columns: output.columns)
         var n = 0
@@ -288,7 +297,7 @@ public struct SyncPlanner {
                 try each(.init(key: payload.key, operation: op, hash: payload.hash, json: payload.json(messageID: message), error: nil, messageID: message))
             }
         }
-        if mode == .mirror, output.shape == .objects || output.shape == .relationships {
+        if mode == .mirror, output.shape == .objects || output.shape == .relationships, try warehouse.relationKind(SyncState.stateTable) != nil {
             let d = warehouse.dialect
             var gone: [String] = []
             try warehouse.stream("SELECT key FROM \(SyncState.stateTable) WHERE output = \(d.literal(output.name)) ORDER BY key") { row in

@@ -27,6 +27,8 @@ public final class SyncSender {
         public var maxRetries = 6
         public var timeout: TimeInterval = 30
         public var baseBackoff: TimeInterval = 0.5
+        /// gzip request bodies (`Content-Encoding: gzip`).
+        public var gzip = false
 
         /// - Parameter apiKey: surrounding whitespace is dropped (keys read from secret files
         ///   often end in a newline).
@@ -173,6 +175,10 @@ public final class SyncSender {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
+        if settings.gzip, let packed = try? Gzip.compress(request.httpBody!) {
+            request.httpBody = packed
+            request.setValue("gzip", forHTTPHeaderField: "Content-Encoding")
+        }
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("1", forHTTPHeaderField: "X-Strict-Mode")
         request.setValue(settings.authorization, forHTTPHeaderField: "Authorization")
