@@ -29,7 +29,7 @@ let package = Package(
         // Every SQL spelling difference between warehouses.
         .target(name: "NexusSQL", dependencies: ["NexusCore"]),
         // Executing SQL, loading seeds, reading catalogs, swapping builds.
-        .target(name: "NexusWarehouse", dependencies: ["NexusCore", "NexusSQL", "CSQLite", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
+        .target(name: "NexusWarehouse", dependencies: ["NexusCore", "NexusSQL", "CSQLite"], swiftSettings: fast),
         // The nexus steps: identity resolution, traits, entities, participants, relationships.
         .target(name: "NexusEngine", dependencies: ["NexusCore", "NexusSQL", "NexusWarehouse"], swiftSettings: fast),
         // Customer.io shapes: the macros that turn nexus tables into Reverse ETL tables.

@@ -330,7 +330,8 @@ public final class NativeEngine: NexusEngine {
     @inline(__always)
     func bindTimestamp(_ w: BatchSink, _ i: Int, _ micros: Int64) {
         if micros == NativeEngine.missing || micros == Int64.max { w.bindNull(i); return }
-        w.bindTimestamp(i, micros: micros)
+        let n = Timestamp.write(micros, into: &scratch.ts)
+        scratch.ts.withUnsafeBytes { w.bind(i, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
     }
 
     @inline(__always)
@@ -341,15 +342,16 @@ public final class NativeEngine: NexusEngine {
 
     /// `prefix_` + md5 of three parts joined by '-', NULL (id < 0) spelled as dbt_utils does.
     @inline(__always)
-    func bindHashID(_ w: BatchSink, _ i: Int, prefix: Int, _ p1: StringPool, _ i1: Int32, _ p2: StringPool, _ i2: Int32,
-                    _ p3: StringPool, _ i3: Int32) {
+    func hashID(_ prefix: [UInt8], _ p1: StringPool, _ i1: Int32, _ p2: StringPool, _ i2: Int32,
+                _ p3: StringPool, _ i3: Int32, into out: inout [UInt8]) {
         let b = scratch.bytes
         b.removeAll()
         @inline(__always) func part(_ pool: StringPool, _ id: Int32) {
             if id < 0 { b.append(contentsOf: NexusID.nullToken.utf8) } else { b.append(contentsOf: pool.bytes(id)) }
         }
         part(p1, i1); b.append(45); part(p2, i2); b.append(45); part(p3, i3)
-        w.bindID(i, prefix: prefix, md5Of: b.bytes)
+        out.removeAll(keepingCapacity: true)
+        NexusID.append(prefix: prefix, md5Of: b.bytes, to: &out)
     }
 
     /// - Parameter primaryKey: a unique column; SQLite indexes it, and the index keeps
@@ -374,10 +376,10 @@ public final class NativeEngine: NexusEngine {
         try create(w, table, cols)
         let prefix = Array(NexusID.prefix(for: "\(type)_identifier").utf8)
         var rows = 0
+        var id = [UInt8]()
         var typeBytes = [UInt8](), valueBytes = [UInt8]()
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
-                let idPrefix = ins.register(prefix: prefix)
                 for n in 0..<nodes.count where Int(nodeEType[n]) == etype {
                     let e = entityOfNode[n]
                     typeBytes.removeAll(keepingCapacity: true); valueBytes.removeAll(keepingCapacity: true)
@@ -390,7 +392,9 @@ public final class NativeEngine: NexusEngine {
                     entityIDs.withBytes(e) { scratch.bytes.append(contentsOf: $0) }
                     scratch.bytes.append(45); scratch.bytes.append(contentsOf: typeBytes)
                     scratch.bytes.append(45); scratch.bytes.append(contentsOf: valueBytes)
-                    scratch.bytes.withUnsafeBytes { ins.bindID(0, prefix: idPrefix, md5Of: $0) }
+                    id.removeAll(keepingCapacity: true)
+                    scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &id) }
+                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
                     bindPool(ins, 1, entityIDs, e)
                     bindPool(ins, 2, events, nodeBestEvent[n])
                     typeBytes.withUnsafeBytes { ins.bind(3, bytes: $0) }
@@ -433,11 +437,11 @@ public final class NativeEngine: NexusEngine {
 
     func readTraits(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws -> Traits {
         var t = Traits()
-        let rawNames = StringPool(capacity: 256)
+        var rawNames = StringPool(capacity: 256)
         var rawToName: [Int32] = []
         var rawSource: [String] = []
         var nameFirstRaw: [Int32] = []
-        let namePool = StringPool(capacity: 256)
+        var namePool = StringPool(capacity: 256)
         var slot = Int64Map(capacity: 1 << 16)
         var dropped: [String: Int] = [:]
         var unknownTypes = 0
@@ -543,11 +547,11 @@ public final class NativeEngine: NexusEngine {
         ]
         try create(w, table, cols)
         let prefix = Array(NexusID.prefix(for: "entity_trait").utf8)
+        var id = [UInt8]()
         let namePool = StringPool(capacity: t.names.count)
         for n in t.names { _ = namePool.intern(n) }
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
-                let idPrefix = ins.register(prefix: prefix)
                 for k in t.order {
                     let i = Int(k)
                     let e = t.winnerEntity[i]
@@ -556,7 +560,9 @@ public final class NativeEngine: NexusEngine {
                     entityIDs.withBytes(e) { scratch.bytes.append(contentsOf: $0) }
                     scratch.bytes.append(45); scratch.bytes.append(contentsOf: namePool.bytes(t.winnerName[i]))
                     scratch.bytes.append(45); scratch.bytes.append(contentsOf: t.values[vs..<(vs + vl)])
-                    scratch.bytes.withUnsafeBytes { ins.bindID(0, prefix: idPrefix, md5Of: $0) }
+                    id.removeAll(keepingCapacity: true)
+                    scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &id) }
+                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
                     bindPool(ins, 1, entityIDs, e)
                     ins.bindStatic(2, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
                     ins.bindStatic(3, bytes: namePool.bytes(t.winnerName[i]))
@@ -621,12 +627,12 @@ public final class NativeEngine: NexusEngine {
             context.warn("nexus_entity_participants: \(orphans) identifier occurrence(s) whose event_id is not in nexus_events have no participant row")
         }
         let prefix = Array(NexusID.prefix(for: "entity_participant").utf8)
+        var id = [UInt8]()
         var rows = 0
         let count = canPack ? packed.count : triples.count
         let emask: UInt64 = (1 << UInt64(nb)) - 1, rmask: UInt64 = (1 << UInt64(rb)) - 1
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
-                let idPrefix = ins.register(prefix: prefix)
                 var previous: (Int32, Int32, Int32) = (-1, -1, -2)
                 for k in 0..<count {
                     let triple: (Int32, Int32, Int32)
@@ -637,7 +643,8 @@ public final class NativeEngine: NexusEngine {
                     if triple == previous { continue }
                     previous = triple
                     let (ev, e, role) = triple
-                    bindHashID(ins, 0, prefix: idPrefix, events, ev, entityIDs, e, roles, role)
+                    hashID(prefix, events, ev, entityIDs, e, roles, role, into: &id)
+                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
                     ins.bindStatic(1, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
                     bindPool(ins, 2, events, ev)
                     bindPool(ins, 3, entityIDs, e)
@@ -715,7 +722,7 @@ public final class NativeEngine: NexusEngine {
     }
 
     func writeRelationships(_ w: SQLiteWarehouse, _ input: String, _ table: String, _ context: EngineContext) throws -> Int {
-        let relTypes = StringPool(capacity: 16)
+        var relTypes = StringPool(capacity: 16)
         var groups: [RelationshipKey: Int] = [:]
         var rels: [Relationship] = []
         var unresolved = 0
@@ -788,12 +795,13 @@ public final class NativeEngine: NexusEngine {
             return relTypes.compare(x.type, y.type) < 0
         }
         let prefix = Array(NexusID.prefix(for: "relationship").utf8)
+        var id = [UInt8]()
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
-                let idPrefix = ins.register(prefix: prefix)
                 for key in keys {
                     let r = rels[groups[key]!]
-                    bindHashID(ins, 0, prefix: idPrefix, entityIDs, key.a, entityIDs, key.b, relTypes, key.type)
+                    hashID(prefix, entityIDs, key.a, entityIDs, key.b, relTypes, key.type, into: &id)
+                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
                     bindPool(ins, 1, entityIDs, key.a)
                     ins.bind(2, r.aType)
                     ins.bind(3, r.aRole)

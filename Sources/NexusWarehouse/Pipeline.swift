@@ -1,7 +1,6 @@
 import CSQLite
 import Foundation
 import NexusCore
-import Crypto
 
 /// Rows held in flat buffers, passed between two threads so that SQLite's work (stepping,
 /// building records) and the engine's work (hashing, interning) run on both cores at once.
@@ -10,9 +9,7 @@ public final class RowBatch: @unchecked Sendable {
     public let capacity: Int
     let data = ByteBuffer(capacity: 1 << 20)
     // Raw buffers: these are touched for every cell, and arrays would cost ARC traffic there.
-    // 0 NULL, 1 integer, 2 real, 3 text, 4 timestamp (micros in words, written as canonical
-    // text by the writer), 5 + k: text to be bound as prefix k + "_" + md5 hex of it.
-    let tags: UnsafeMutablePointer<UInt8>
+    let tags: UnsafeMutablePointer<UInt8>      // 0 NULL, 1 integer, 2 real, 3 text
     let words: UnsafeMutablePointer<Int64>     // integer bits, real bits, or text offset
     let lengths: UnsafeMutablePointer<Int32>   // text length
     public internal(set) var rows = 0
@@ -91,8 +88,6 @@ final class BatchChannel: @unchecked Sendable {
     private var empty: [RowBatch]
     private var closed = false
     var failure: (any Error)?
-    /// Id prefixes for tag 5 + k; appended before the rows that use them are handed over.
-    var prefixes: [[UInt8]] = []
 
     init(columns: Int, capacity: Int, count: Int = 3) {
         empty = (0..<count).map { _ in RowBatch(columns: columns, capacity: capacity) }
@@ -144,21 +139,6 @@ public final class BatchSink: @unchecked Sendable {
     @inline(__always) public func bind(_ i: Int, _ v: Double) { batch.tags[rowBase + i] = 2; batch.words[rowBase + i] = Int64(bitPattern: v.bitPattern) }
     @inline(__always) public func bind(_ i: Int, bytes: UnsafeRawBufferPointer) { batch.putText(rowBase + i, bytes) }
     @inline(__always) public func bindStatic(_ i: Int, bytes: UnsafeRawBufferPointer) { batch.putText(rowBase + i, bytes) }
-    /// A timestamp (µs since the epoch), written as canonical text on the writer's thread.
-    @inline(__always) public func bindTimestamp(_ i: Int, micros: Int64) {
-        batch.tags[rowBase + i] = 4; batch.words[rowBase + i] = micros
-    }
-    /// A nexus id, `prefix_` + md5 hex of `input`, hashed on the writer's thread; `prefix`
-    /// is an index from `register(prefix:)`.
-    @inline(__always) public func bindID(_ i: Int, prefix: Int, md5Of input: UnsafeRawBufferPointer) {
-        batch.putText(rowBase + i, input)
-        batch.tags[rowBase + i] = UInt8(5 + prefix)
-    }
-    /// Registers an id prefix (before rows that use it are produced).
-    public func register(prefix: [UInt8]) -> Int {
-        channel.prefixes.append(prefix)
-        return channel.prefixes.count - 1
-    }
     public func bind(_ i: Int, _ v: String?) {
         guard var v else { bindNull(i); return }
         v.withUTF8 { batch.putText(rowBase + i, UnsafeRawBufferPointer($0)) }
@@ -198,8 +178,6 @@ extension SQLiteWarehouse {
             let writer = Thread { [self] in
                 defer { done.signal() }
                 let (single, multi) = statements.value
-                var scratch = [UInt8](repeating: 0, count: 128)
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
                 @inline(__always) func bind(_ stmt: OpaquePointer, _ b: RowBatch, row r: Int, at offset: Int) {
                     let base = r * n
                     for c in 0..<n {
@@ -209,28 +187,8 @@ extension SQLiteWarehouse {
                         case 0: sqlite3_bind_null(stmt, slot)
                         case 1: sqlite3_bind_int64(stmt, slot, b.words[k])
                         case 2: sqlite3_bind_double(stmt, slot, Double(bitPattern: UInt64(bitPattern: b.words[k])))
-                        case 3:
-                            sqlite3_bind_text(stmt, slot, UnsafeRawPointer(b.data.base + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
-                        case 4:
-                            scratch.withUnsafeMutableBufferPointer { out in
-                                let len = Timestamp.write(b.words[k], into: out.baseAddress!)
-                                _ = out.baseAddress!.withMemoryRebound(to: CChar.self, capacity: len) {
-                                    sqlite3_bind_text(stmt, slot, $0, Int32(len), SQLITE_TRANSIENT_PTR)
-                                }
-                            }
                         default:
-                            let prefix = channel.prefixes[Int(b.tags[k]) - 5]
-                            let input = UnsafeRawBufferPointer(start: b.data.base + Int(b.words[k]), count: Int(b.lengths[k]))
-                            let digest = Insecure.MD5.hash(data: input)
-                            scratch.withUnsafeMutableBufferPointer { out in
-                                var n = 0
-                                for c in prefix { out[n] = c; n += 1 }
-                                out[n] = 95; n += 1
-                                for byte in digest { out[n] = hex[Int(byte >> 4)]; out[n + 1] = hex[Int(byte & 15)]; n += 2 }
-                                _ = out.baseAddress!.withMemoryRebound(to: CChar.self, capacity: n) {
-                                    sqlite3_bind_text(stmt, slot, $0, Int32(n), SQLITE_TRANSIENT_PTR)
-                                }
-                            }
+                            sqlite3_bind_text(stmt, slot, UnsafeRawPointer(b.data.base + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
                         }
                     }
                 }
