@@ -1,8 +1,9 @@
 import CZlib
 import Foundation
 
-/// gzip (RFC 1952) through the system zlib: request bodies shrink about tenfold, which is
-/// what the official SDK's `gzip=True` sends (`Content-Encoding: gzip`).
+/// gzip (RFC 1952) through the system zlib: request bodies shrink several times (row JSON
+/// about 12×, less with the random messageIds), as the official SDK's `gzip=True` sends
+/// them (`Content-Encoding: gzip`).
 enum Gzip {
     struct Failure: Error { var code: Int32 }
 

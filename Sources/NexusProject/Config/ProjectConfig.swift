@@ -36,8 +36,8 @@ public struct CustomerIOConfig: Sendable, Hashable {
     /// The environment variable holding the API key (never the key itself).
     public var apiKeyEnv: String = "CUSTOMERIO_API_KEY"
     public var requestsPerSecond: Double = 10
-    /// gzip request bodies (`Content-Encoding: gzip`, as the SDK's `gzip=True`): about a
-    /// tenth of the bytes on the wire. Off by default, like the SDK.
+    /// gzip request bodies (`Content-Encoding: gzip`, as the SDK's `gzip=True`): several
+    /// times fewer bytes on the wire. Off by default, like the SDK.
     public var gzip = false
     /// Output models to sync; empty: every model shaped for Customer.io.
     public var outputs: [String] = []
