@@ -57,7 +57,7 @@ public final class Runner {
     /// The build time: `SOURCE_DATE_EPOCH` when set (for reproducible builds), else now.
     public static func defaultProcessedAt() -> Int64 {
         if let s = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let secs = Int64(s) { return secs * 1_000_000 }
-        return Int64(Date().timeIntervalSince1970 * 1_000_000)
+        return Timestamp.now()
     }
 
     /// Opens the project's warehouse file.
@@ -87,8 +87,9 @@ public final class Runner {
     public func run(force: Bool = false) throws -> Bool {
         let t0 = now()
         let fingerprint = try BuildState.fingerprint(project)
-        if !force, let last = BuildState.load(warehouse.path), last.fingerprint == fingerprint,
-           let counter = BuildState.changeCounter(of: warehouse.path), counter == last.changeCounter,
+        // The last build's record counts only while the warehouse is as that build left it.
+        let last = BuildState.load(warehouse.path).flatMap { $0.changeCounter == BuildState.changeCounter(of: warehouse.path) ? $0 : nil }
+        if !force, let last, last.fingerprint == fingerprint,
            try project.nexusRelations.allSatisfy({ try warehouse.relationKind($0) != nil }),
            try project.models.allSatisfy({ try warehouse.relationKind($0.name) != nil }) {
             record(StepResult(kind: "check", name: "up to date", rows: nil, seconds: now() - t0,
@@ -100,8 +101,7 @@ public final class Runner {
         // unless the warehouse was written by something else since (then nothing is trusted)
         // or --full asks for every model and nexus table again.
         var previous: [String: String] = [:]
-        if !force, let last = BuildState.load(warehouse.path), let counter = BuildState.changeCounter(of: warehouse.path),
-           counter == last.changeCounter {
+        if !force, let last {
             previous = last.nodes
             relationRows = last.relationRows
         }

@@ -1,3 +1,4 @@
+import Foundation
 /// Timestamps as microseconds since the Unix epoch, UTC.
 ///
 /// nexus parses the ISO-8601 forms data engineers meet (`2025-01-15 10:30:00`,
@@ -99,6 +100,9 @@ public enum Timestamp {
         let n = write(micros, into: &out)
         return String(decoding: out[0..<n], as: UTF8.self)
     }
+
+    /// Now, in microseconds since the epoch.
+    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
 
     /// ISO-8601 UTC with milliseconds and `Z`, as Customer.io's APIs take it.
     public static func formatISO(_ micros: Int64) -> String {

@@ -17,8 +17,7 @@ public struct SyncPayload: Sendable {
     var hashPrefix: UInt64 = 0
 
     /// The call as sent: a stable `messageId` per row version, so repeats are recognisable.
-    public func json(output: String) -> String { json(messageID: messageID(output: output)) }
-
+    /// The call as sent, with its messageId (`messageID(output:)`).
     func json(messageID: String) -> String {
         "{\(body),\"context\":\(SyncPayload.context),\"messageId\":\"\(messageID)\"}"
     }
@@ -31,7 +30,7 @@ public struct SyncPayload: Sendable {
         "nx-" + NexusID.md5Hex("\(output)|\(key)|\(hash)")
     }
 
-    /// Bytes of `json(output:)`: the body, braces, `,"context":{…}` and `,"messageId":"nx-<32 hex>"`.
+    /// Bytes of `json(messageID:)`: the body, braces, `,"context":{…}` and `,"messageId":"nx-<32 hex>"`.
     public var callBytes: Int { body.utf8.count + 52 + 11 + SyncPayload.context.utf8.count }
 
     /// Builds the calls for the rows of one output: the column roles are worked out once,
@@ -103,7 +102,7 @@ public struct SyncPayload: Sendable {
                 first = false
                 if shape == .relationships, let rel = text(relationship) {
                     raw(",\"relationshipAttributes\":")
-                    out.append(contentsOf: SyncPayload.datesToSeconds(json: rel).utf8)
+                    out.append(contentsOf: (SyncPayload.jsonWithDatesInSeconds(rel) ?? rel).utf8)
                 }
             }
             for (i, name) in attributes {
@@ -117,8 +116,8 @@ public struct SyncPayload: Sendable {
                 case .text(let s):
                     if let secs = SyncPayload.timestampSeconds(s) {
                         out.append(contentsOf: String(secs).utf8)
-                    } else if let f = s.utf8.first, f == 123 || f == 91, SyncPayload.isJSON(s) {
-                        out.append(contentsOf: SyncPayload.datesToSeconds(json: s).utf8)
+                    } else if let f = s.utf8.first, f == 123 || f == 91, let json = SyncPayload.jsonWithDatesInSeconds(s) {
+                        out.append(contentsOf: json.utf8)
                     } else {
                         string(s)
                     }
@@ -143,13 +142,11 @@ public struct SyncPayload: Sendable {
         return micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
     }
 
-    static func isJSON(_ s: String) -> Bool {
-        (try? JSONValue.parse(s)) != nil
-    }
-
-    /// Rewrites timestamp strings among a JSON object's values to Unix seconds.
-    static func datesToSeconds(json: String) -> String {
-        guard case .object(let members)? = try? JSONValue.parse(json) else { return json }
+    /// JSON text with the timestamp strings among an object's values as Unix seconds (other
+    /// JSON as it is); nil when the text is not JSON. One parse serves both questions.
+    static func jsonWithDatesInSeconds(_ text: String) -> String? {
+        guard let parsed = try? JSONValue.parse(text) else { return nil }
+        guard case .object(let members) = parsed else { return text }
         return "{" + members.map { k, v in
             let value: String
             if case .string(let s) = v, let secs = timestampSeconds(s) { value = String(secs) } else { value = v.serialized }

@@ -34,7 +34,6 @@ public struct SyncPlan: Sendable {
         public var samples: [Item] = []
 
         public func count(_ op: Operation) -> Int { counts[op] ?? 0 }
-        public var toSend: Int { count(.create) + count(.update) + count(.delete) }
     }
 
     public var outputs: [Output]

@@ -82,10 +82,9 @@ public final class SyncSender {
     public func send(_ outputs: [SyncOutput], planner: SyncPlanner, full: Bool, mode: SyncPlanner.Mode,
                      progress: (String) -> Void = { _ in }) throws -> Summary {
         let started = Date()
-        _ = try SyncState(warehouse: warehouse)
+        let state = try SyncState(warehouse: warehouse)
         for output in outputs {
             let before = summary
-            let state = try SyncState(warehouse: warehouse)
             do {
                 try sync(output, planner: planner, full: full, mode: mode)
                 try state.merge()
@@ -143,7 +142,7 @@ public final class SyncSender {
     /// so at most one is in flight and acknowledgements are recorded in order.
     func start(_ output: String, _ batch: [SyncPlan.Item]) throws {
         try settle()
-        guard let url = URL(string: settings.baseURL + "/v1/batch") else { throw HardFailure(message: "bad endpoint \(settings.baseURL)") }
+        let url = try endpoint()
         let body = SyncSender.body(batch)
         holdRate()
         let (done, result) = begin(request(url, body))
@@ -160,8 +159,14 @@ public final class SyncSender {
 
     /// `{"batch":[…],"sentAt":"…"}`: sentAt lets Customer.io correct clock skew, as the SDK's envelope does.
     static func body(_ batch: [SyncPlan.Item]) -> String {
-        let sentAt = Timestamp.formatISO(Int64(Date().timeIntervalSince1970 * 1_000_000))
+        let sentAt = Timestamp.formatISO(Timestamp.now())
         return "{\"batch\":[" + batch.compactMap(\.json).joined(separator: ",") + "],\"sentAt\":\"\(sentAt)\"}"
+    }
+
+    /// `POST /v1/batch` under the configured base URL.
+    func endpoint() throws -> URL {
+        guard let url = URL(string: settings.baseURL + "/v1/batch") else { throw HardFailure(message: "bad endpoint \(settings.baseURL)") }
+        return url
     }
 
     /// Rate limit: at most requestsPerSecond requests.
@@ -192,7 +197,7 @@ public final class SyncSender {
         let s = summary
         try warehouse.execute("""
             INSERT INTO \(SyncState.runsTable) (run_id, finished_at, sent, deleted, unchanged, failed, skipped, bytes, requests, seconds, stopped_at)
-            VALUES (\(d.literal(runID)), \(d.literal(Timestamp.format(Int64(Date().timeIntervalSince1970 * 1_000_000)))), \(s.sent), \(s.deleted),
+            VALUES (\(d.literal(runID)), \(d.literal(Timestamp.format(Timestamp.now()))), \(s.sent), \(s.deleted),
                     \(s.unchanged), \(s.failed), \(s.skipped), \(s.bytes), \(s.requests), \(s.seconds), \(s.stoppedAt.map { d.literal($0) } ?? "NULL"))
             """)
     }
@@ -222,7 +227,7 @@ public final class SyncSender {
 
     /// POSTs one request, retrying what may succeed later. Returns status and body.
     func post(_ body: String, first: (Int?, String, Double?)? = nil) throws -> (Int, String) {
-        guard let url = URL(string: settings.baseURL + "/v1/batch") else { throw HardFailure(message: "bad endpoint \(settings.baseURL)") }
+        let url = try endpoint()
         var attempt = 0
         var answer = first
         while true {
@@ -277,7 +282,7 @@ public final class SyncSender {
 
     /// Log rows, one per item (the item's error, if any, goes with it).
     func log(_ output: String, _ items: [SyncPlan.Item], status: String, code: Int?) throws {
-        let now = SQLValue.text(Timestamp.format(Int64(Date().timeIntervalSince1970 * 1_000_000)))
+        let now = SQLValue.text(Timestamp.format(Timestamp.now()))
         let rows: [[SQLValue]] = items.map { item in
             let acked = status == "sent"
             let message: SQLValue = acked ? item.messageID.map { .text($0) } ?? .null : .null
