@@ -3,7 +3,7 @@ import PackageDescription
 
 // The engine's and loader's hot loops touch class-held arrays tens of millions of times;
 // dynamic exclusivity checks there cost more than the work. Release builds only.
-let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(
     name: "nexus",
@@ -15,7 +15,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The system SQLite (Debian's libsqlite3-dev); a thin shim, as GRDB does.
@@ -23,7 +22,7 @@ let package = Package(
         // The system zlib, to gzip sync requests as the official SDK can.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Errors with locations, timestamps, nexus ids, compact string storage.
-        .target(name: "NexusCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
+        .target(name: "NexusCore", swiftSettings: fast),
         // nexus.yml, seeds and models on disk, the template language, the model graph.
         .target(name: "NexusProject", dependencies: ["NexusCore", "Yams"]),
         // Every SQL spelling difference between warehouses.

@@ -1,5 +1,3 @@
-import Crypto
-
 /// dbt-nexus's id scheme: `<prefix>_` + lowercase hex md5 of the parts joined by `-`.
 ///
 /// A NULL part is spelled `_dbt_utils_surrogate_key_null_`, as dbt_utils does, so that
@@ -38,30 +36,23 @@ public enum NexusID {
         return s.withUTF8 { md5Hex(UnsafeRawBufferPointer($0)) }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// Lowercase hex md5 of raw bytes.
     public static func md5Hex(_ bytes: UnsafeRawBufferPointer) -> String {
-        let digest = Insecure.MD5.hash(data: bytes)
-        var out = [UInt8](repeating: 0, count: 32)
-        var k = 0
-        for byte in digest {
-            out[k] = hexDigits[Int(byte >> 4)]; out[k + 1] = hexDigits[Int(byte & 15)]; k += 2
+        String(unsafeUninitializedCapacity: 32) { out in
+            MD5.hex(bytes, into: out.baseAddress!)
+            return 32
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Lowercase hex md5 of raw bytes, and its first 64 bits as a number (for hash tables).
     public static func md5HexAndPrefix(_ bytes: UnsafeRawBufferPointer) -> (hex: String, prefix: UInt64) {
-        let digest = Insecure.MD5.hash(data: bytes)
-        var out = [UInt8](repeating: 0, count: 32)
-        var k = 0
-        var prefix: UInt64 = 0
-        for byte in digest {
-            if k < 16 { prefix = prefix << 8 | UInt64(byte) }
-            out[k] = hexDigits[Int(byte >> 4)]; out[k + 1] = hexDigits[Int(byte & 15)]; k += 2
+        let digest = MD5.digest(bytes)
+        let hex = String(unsafeUninitializedCapacity: 32) { out in
+            MD5.put(digest.0, out.baseAddress!); MD5.put(digest.1, out.baseAddress! + 8)
+            MD5.put(digest.2, out.baseAddress! + 16); MD5.put(digest.3, out.baseAddress! + 24)
+            return 32
         }
-        return (String(decoding: out, as: UTF8.self), prefix)
+        return (hex, MD5.prefix64(digest))
     }
 
     /// Appends `prefix_` + md5 hex of `input` to `out`; the allocation-free path for the engine.
@@ -69,9 +60,8 @@ public enum NexusID {
     public static func append(prefix: [UInt8], md5Of input: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.append(contentsOf: prefix)
         out.append(95)
-        let digest = Insecure.MD5.hash(data: input)
-        for byte in digest {
-            out.append(hexDigits[Int(byte >> 4)]); out.append(hexDigits[Int(byte & 15)])
-        }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 32))
+        out.withUnsafeMutableBufferPointer { MD5.hex(input, into: $0.baseAddress! + start) }
     }
 }

@@ -7,9 +7,9 @@ public final class StringPool: @unchecked Sendable {
     // writers can hand them to SQLite without copying.
     private let storage: ByteBuffer
     private var ends: [Int] = []
-    private var hashes: [UInt32] = []
-    // Each slot packs the string's hash (high half) with its id + 1 (0 = empty), so that a
-    // probe costs one memory access before the bytes are compared.
+    // Each slot packs the string's 32-bit hash with its id + 1 (0 = empty), so that a probe
+    // costs one memory access before the bytes are compared; the slot index comes from the
+    // same 32 bits, so growing the table never rereads the strings.
     private var table: [UInt64]
     private var mask: Int
 
@@ -20,7 +20,6 @@ public final class StringPool: @unchecked Sendable {
         table = [UInt64](repeating: 0, count: cap)
         mask = cap - 1
         ends.reserveCapacity(capacity)
-        hashes.reserveCapacity(capacity)
     }
 
     /// Number of distinct strings.
@@ -28,6 +27,9 @@ public final class StringPool: @unchecked Sendable {
 
     /// Bytes held, for memory reports.
     public var byteCount: Int { storage.count }
+
+    @inline(__always)
+    static func slot(_ h32: UInt32, _ mask: Int) -> Int { Int(h32 &* 0x9E37_79B1) & mask }
 
     @inline(__always)
     static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
@@ -62,9 +64,8 @@ public final class StringPool: @unchecked Sendable {
     /// The id of these bytes, adding them when new.
     @inline(__always)
     public func intern(_ p: UnsafeRawBufferPointer) -> Int32 {
-        let h = StringPool.hash(p)
-        var slot = Int(truncatingIfNeeded: h) & mask
-        let h32 = UInt32(truncatingIfNeeded: h >> 32)
+        let h32 = UInt32(truncatingIfNeeded: StringPool.hash(p) >> 32)
+        var slot = StringPool.slot(h32, mask)
         while true {
             let entry = table[slot]
             if entry == 0 { break }
@@ -77,7 +78,6 @@ public final class StringPool: @unchecked Sendable {
         let id = Int32(ends.count)
         storage.append(contentsOf: p)
         ends.append(storage.count)
-        hashes.append(h32)
         table[slot] = UInt64(h32) << 32 | UInt64(id + 1)
         if ends.count * 2 > table.count { grow() }
         return id
@@ -92,9 +92,8 @@ public final class StringPool: @unchecked Sendable {
     /// The id of these bytes, or nil when they were never interned.
     @inline(__always)
     public func find(_ p: UnsafeRawBufferPointer) -> Int32? {
-        let h = StringPool.hash(p)
-        var slot = Int(truncatingIfNeeded: h) & mask
-        let h32 = UInt32(truncatingIfNeeded: h >> 32)
+        let h32 = UInt32(truncatingIfNeeded: StringPool.hash(p) >> 32)
+        var slot = StringPool.slot(h32, mask)
         while true {
             let entry = table[slot]
             if entry == 0 { return nil }
@@ -115,13 +114,10 @@ public final class StringPool: @unchecked Sendable {
         let cap = table.count * 2
         var t = [UInt64](repeating: 0, count: cap)
         let m = cap - 1
-        // Rehash from the stored bytes: the slots hold only the high half of each hash.
-        for id in 0..<ends.count {
-            let s = start(id), e = ends[id]
-            let h = StringPool.hash(UnsafeRawBufferPointer(start: storage.base + s, count: e - s))
-            var slot = Int(truncatingIfNeeded: h) & m
+        for entry in table where entry != 0 {
+            var slot = StringPool.slot(UInt32(truncatingIfNeeded: entry >> 32), m)
             while t[slot] != 0 { slot = (slot + 1) & m }
-            t[slot] = UInt64(hashes[id]) << 32 | UInt64(id + 1)
+            t[slot] = entry
         }
         table = t
         mask = m

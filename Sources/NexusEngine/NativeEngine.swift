@@ -302,16 +302,14 @@ public final class NativeEngine: NexusEngine {
         parent = []
         size = []
         // Entity ids: <prefix>_ + md5("<identifier_type>-<identifier_value>") of the smallest identifier.
-        var idBytes = [UInt8]()
-        let prefixes = etypes.map { Array(NexusID.prefix(for: $0).utf8) }
+        let makers = etypes.map { IDMaker(kind: $0) }
         for e in 0..<entityRep.count {
-            scratch.bytes.removeAll(keepingCapacity: true)
+            let ids = makers[Int(entityEType[e])]
+            ids.input.removeAll()
             nodes.withBytes(entityRep[e]) { key in
-                for k in 1..<key.count { scratch.bytes.append(key[k] == 0 ? 45 : key[k]) }
+                for k in 1..<key.count { ids.input.append(key[k] == 0 ? 45 : key[k]) }
             }
-            idBytes.removeAll(keepingCapacity: true)
-            scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefixes[Int(entityEType[e])], md5Of: $0, to: &idBytes) }
-            _ = idBytes.withUnsafeBytes { entityIDs.intern($0) }
+            _ = entityIDs.intern(ids.make())
         }
         // Deterministic output order: entity type (nexus.yml order), then entity id.
         var order = (0..<Int32(entityRep.count)).map { $0 }
@@ -340,20 +338,6 @@ public final class NativeEngine: NexusEngine {
         w.bindStatic(i, bytes: pool.bytes(id))
     }
 
-    /// `prefix_` + md5 of three parts joined by '-', NULL (id < 0) spelled as dbt_utils does.
-    @inline(__always)
-    func hashID(_ prefix: [UInt8], _ p1: StringPool, _ i1: Int32, _ p2: StringPool, _ i2: Int32,
-                _ p3: StringPool, _ i3: Int32, into out: inout [UInt8]) {
-        let b = scratch.bytes
-        b.removeAll()
-        @inline(__always) func part(_ pool: StringPool, _ id: Int32) {
-            if id < 0 { b.append(contentsOf: NexusID.nullToken.utf8) } else { b.append(contentsOf: pool.bytes(id)) }
-        }
-        part(p1, i1); b.append(45); part(p2, i2); b.append(45); part(p3, i3)
-        out.removeAll(keepingCapacity: true)
-        NexusID.append(prefix: prefix, md5Of: b.bytes, to: &out)
-    }
-
     /// - Parameter primaryKey: a unique column; SQLite indexes it, and the index keeps
     ///   following the table when the swap renames it.
     func create(_ w: SQLiteWarehouse, _ table: String, _ columns: [(String, ColumnType)], primaryKey: String? = nil) throws {
@@ -374,36 +358,34 @@ public final class NativeEngine: NexusEngine {
             ("resolved_at_watermark", .timestamp),
         ]
         try create(w, table, cols)
-        let prefix = Array(NexusID.prefix(for: "\(type)_identifier").utf8)
+        let ids = IDMaker(kind: "\(type)_identifier")
         var rows = 0
-        var id = [UInt8]()
-        var typeBytes = [UInt8](), valueBytes = [UInt8]()
+        // Hot loop: the engine's class-held state in locals, so that no access retains it.
+        let nodes = self.nodes, entityIDs = self.entityIDs, events = self.events
+        let nodeEType = self.nodeEType, entityOfNode = self.entityOfNode, nodeBestEvent = self.nodeBestEvent
+        let reason = Array("full_resolution".utf8)
+        var stamp = [UInt8](repeating: 0, count: 32)
+        let stampLength = watermark[etype] == NativeEngine.missing ? 0 : Timestamp.write(watermark[etype], into: &stamp)
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for n in 0..<nodes.count where Int(nodeEType[n]) == etype {
                     let e = entityOfNode[n]
-                    typeBytes.removeAll(keepingCapacity: true); valueBytes.removeAll(keepingCapacity: true)
-                    nodes.withBytes(Int32(n)) { key in
-                        var k = 1
-                        while key[k] != 0 { typeBytes.append(key[k]); k += 1 }
-                        valueBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[(k + 1)...]))
-                    }
-                    scratch.bytes.removeAll(keepingCapacity: true)
-                    entityIDs.withBytes(e) { scratch.bytes.append(contentsOf: $0) }
-                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: typeBytes)
-                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: valueBytes)
-                    id.removeAll(keepingCapacity: true)
-                    scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &id) }
-                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
-                    bindPool(ins, 1, entityIDs, e)
-                    bindPool(ins, 2, events, nodeBestEvent[n])
-                    typeBytes.withUnsafeBytes { ins.bind(3, bytes: $0) }
-                    valueBytes.withUnsafeBytes { ins.bind(4, bytes: $0) }
+                    let key = nodes.bytes(Int32(n))
+                    var k = 1
+                    while key[k] != 0 { k += 1 }
+                    let typeBytes = UnsafeRawBufferPointer(rebasing: key[1..<k])
+                    let valueBytes = UnsafeRawBufferPointer(rebasing: key[(k + 1)...])
+                    ins.bind(0, bytes: ids.make(entityIDs.bytes(e), typeBytes, valueBytes))
+                    ins.bind(1, bytes: entityIDs.bytes(e))
+                    let best = nodeBestEvent[n]
+                    if best < 0 { ins.bindNull(2) } else { ins.bind(2, bytes: events.bytes(best)) }
+                    ins.bind(3, bytes: typeBytes)
+                    ins.bind(4, bytes: valueBytes)
                     ins.bind(5, Int64(0))
                     ins.bind(6, Int64(1))
-                    ins.bind(7, "full_resolution")
+                    reason.withUnsafeBytes { ins.bind(7, bytes: $0) }
                     ins.bindNull(8)
-                    bindTimestamp(ins, 9, watermark[etype])
+                    if stampLength == 0 { ins.bindNull(9) } else { stamp.withUnsafeBytes { ins.bind(9, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<stampLength])) } }
                     try ins.insertRow()
                     rows += 1
                 }
@@ -437,11 +419,11 @@ public final class NativeEngine: NexusEngine {
 
     func readTraits(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws -> Traits {
         var t = Traits()
-        var rawNames = StringPool(capacity: 256)
+        let rawNames = StringPool(capacity: 256)
         var rawToName: [Int32] = []
         var rawSource: [String] = []
         var nameFirstRaw: [Int32] = []
-        var namePool = StringPool(capacity: 256)
+        let namePool = StringPool(capacity: 256)
         var slot = Int64Map(capacity: 1 << 16)
         var dropped: [String: Int] = [:]
         var unknownTypes = 0
@@ -546,30 +528,29 @@ public final class NativeEngine: NexusEngine {
             ("trait_value", .text), ("occurred_at", .timestamp), ("realtime_processed", .boolean),
         ]
         try create(w, table, cols)
-        let prefix = Array(NexusID.prefix(for: "entity_trait").utf8)
-        var id = [UInt8]()
+        let ids = IDMaker(kind: "entity_trait")
         let namePool = StringPool(capacity: t.names.count)
         for n in t.names { _ = namePool.intern(n) }
+        let entityIDs = self.entityIDs, etypePool = self.etypePool, entityEType = self.entityEType
+        let stamps = TimestampWriter()
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
-                for k in t.order {
-                    let i = Int(k)
-                    let e = t.winnerEntity[i]
-                    let vs = t.valueStart[i], vl = Int(t.valueLength[i])
-                    scratch.bytes.removeAll(keepingCapacity: true)
-                    entityIDs.withBytes(e) { scratch.bytes.append(contentsOf: $0) }
-                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: namePool.bytes(t.winnerName[i]))
-                    scratch.bytes.append(45); scratch.bytes.append(contentsOf: t.values[vs..<(vs + vl)])
-                    id.removeAll(keepingCapacity: true)
-                    scratch.bytes.withUnsafeBytes { NexusID.append(prefix: prefix, md5Of: $0, to: &id) }
-                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
-                    bindPool(ins, 1, entityIDs, e)
-                    ins.bindStatic(2, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
-                    ins.bindStatic(3, bytes: namePool.bytes(t.winnerName[i]))
-                    t.values.withUnsafeBytes { ins.bind(4, bytes: UnsafeRawBufferPointer(rebasing: $0[vs..<(vs + vl)])) }
-                    bindTimestamp(ins, 5, t.winnerOccurred[i])
-                    ins.bind(6, Int64(0))
-                    try ins.insertRow()
+                try t.values.withUnsafeBytes { values in
+                    for k in t.order {
+                        let i = Int(k)
+                        let e = t.winnerEntity[i]
+                        let vs = t.valueStart[i], vl = Int(t.valueLength[i])
+                        let value = UnsafeRawBufferPointer(rebasing: values[vs..<(vs + vl)])
+                        let name = namePool.bytes(t.winnerName[i])
+                        ins.bind(0, bytes: ids.make(entityIDs.bytes(e), name, value))
+                        ins.bind(1, bytes: entityIDs.bytes(e))
+                        ins.bind(2, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
+                        ins.bind(3, bytes: name)
+                        ins.bind(4, bytes: value)
+                        stamps.bind(ins, 5, t.winnerOccurred[i])
+                        ins.bind(6, Int64(0))
+                        try ins.insertRow()
+                    }
                 }
             }
         }
@@ -626,8 +607,10 @@ public final class NativeEngine: NexusEngine {
         if orphans > 0 {
             context.warn("nexus_entity_participants: \(orphans) identifier occurrence(s) whose event_id is not in nexus_events have no participant row")
         }
-        let prefix = Array(NexusID.prefix(for: "entity_participant").utf8)
-        var id = [UInt8]()
+        let ids = IDMaker(kind: "entity_participant")
+        let events = self.events, entityIDs = self.entityIDs, roles = self.roles, etypePool = self.etypePool
+        let entityEType = self.entityEType, eventOccurred = self.eventOccurred
+        let stamps = TimestampWriter()
         var rows = 0
         let count = canPack ? packed.count : triples.count
         let emask: UInt64 = (1 << UInt64(nb)) - 1, rmask: UInt64 = (1 << UInt64(rb)) - 1
@@ -643,13 +626,12 @@ public final class NativeEngine: NexusEngine {
                     if triple == previous { continue }
                     previous = triple
                     let (ev, e, role) = triple
-                    hashID(prefix, events, ev, entityIDs, e, roles, role, into: &id)
-                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
-                    ins.bindStatic(1, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
-                    bindPool(ins, 2, events, ev)
-                    bindPool(ins, 3, entityIDs, e)
-                    bindPool(ins, 4, roles, role)
-                    bindTimestamp(ins, 5, eventOccurred[Int(ev)])
+                    ins.bind(0, bytes: ids.make(events, ev, entityIDs, e, roles, role))
+                    ins.bind(1, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
+                    ins.bind(2, bytes: events.bytes(ev))
+                    ins.bind(3, bytes: entityIDs.bytes(e))
+                    if role < 0 { ins.bindNull(4) } else { ins.bind(4, bytes: roles.bytes(role)) }
+                    stamps.bind(ins, 5, eventOccurred[Int(ev)])
                     try ins.insertRow()
                     rows += 1
                 }
@@ -722,7 +704,7 @@ public final class NativeEngine: NexusEngine {
     }
 
     func writeRelationships(_ w: SQLiteWarehouse, _ input: String, _ table: String, _ context: EngineContext) throws -> Int {
-        var relTypes = StringPool(capacity: 16)
+        let relTypes = StringPool(capacity: 16)
         var groups: [RelationshipKey: Int] = [:]
         var rels: [Relationship] = []
         var unresolved = 0
@@ -794,14 +776,12 @@ public final class NativeEngine: NexusEngine {
             if sa != sb { return sa < sb }
             return relTypes.compare(x.type, y.type) < 0
         }
-        let prefix = Array(NexusID.prefix(for: "relationship").utf8)
-        var id = [UInt8]()
+        let ids = IDMaker(kind: "relationship")
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for key in keys {
                     let r = rels[groups[key]!]
-                    hashID(prefix, entityIDs, key.a, entityIDs, key.b, relTypes, key.type, into: &id)
-                    id.withUnsafeBytes { ins.bind(0, bytes: $0) }
+                    ins.bind(0, bytes: ids.make(entityIDs, key.a, entityIDs, key.b, relTypes, key.type))
                     bindPool(ins, 1, entityIDs, key.a)
                     ins.bind(2, r.aType)
                     ins.bind(3, r.aRole)
@@ -833,4 +813,65 @@ func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> I
         if c != 0 { return Int(c) }
     }
     return a.count - b.count
+}
+
+/// Formats timestamps for binding, remembering the last one: rows sorted by entity or event
+/// repeat the same instant often.
+final class TimestampWriter {
+    let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
+    var last = Int64.min
+    var length = 0
+
+    deinit { buffer.deallocate() }
+
+    @inline(__always) func bind(_ w: BatchSink, _ i: Int, _ micros: Int64) {
+        if micros == NativeEngine.missing || micros == Int64.max { w.bindNull(i); return }
+        if micros != last { length = Timestamp.write(micros, into: buffer); last = micros }
+        w.bind(i, bytes: UnsafeRawBufferPointer(start: buffer, count: length))
+    }
+}
+
+/// Builds `<prefix>_<md5 hex>` ids in one reused buffer: the prefix is written once, each id
+/// costs one md5 and no allocation.
+final class IDMaker {
+    let buffer: UnsafeMutablePointer<UInt8>
+    let start: Int
+    /// The input being assembled for the next id.
+    let input = ByteBuffer(capacity: 256)
+
+    init(kind: String) {
+        let prefix = Array(NexusID.prefix(for: kind).utf8) + [95]
+        start = prefix.count
+        buffer = .allocate(capacity: start + 32)
+        buffer.initialize(from: prefix, count: start)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// The id of the bytes assembled in `input`; valid until the next call.
+    @inline(__always) func make() -> UnsafeRawBufferPointer {
+        MD5.hex(input.bytes, into: buffer + start)
+        return UnsafeRawBufferPointer(start: buffer, count: start + 32)
+    }
+
+    /// The id of three parts joined by '-', a NULL part (id < 0) spelled as dbt_utils does.
+    @inline(__always) func make(_ p1: StringPool, _ i1: Int32, _ p2: StringPool, _ i2: Int32,
+                                _ p3: StringPool, _ i3: Int32) -> UnsafeRawBufferPointer {
+        input.removeAll()
+        part(p1, i1); input.append(45); part(p2, i2); input.append(45); part(p3, i3)
+        return make()
+    }
+
+    /// The id of three byte strings joined by '-'.
+    @inline(__always) func make(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        input.removeAll()
+        input.append(contentsOf: a); input.append(45); input.append(contentsOf: b); input.append(45); input.append(contentsOf: c)
+        return make()
+    }
+
+    static let nullToken = Array(NexusID.nullToken.utf8)
+
+    @inline(__always) func part(_ pool: StringPool, _ id: Int32) {
+        if id < 0 { IDMaker.nullToken.withUnsafeBytes { input.append(contentsOf: $0) } } else { input.append(contentsOf: pool.bytes(id)) }
+    }
 }

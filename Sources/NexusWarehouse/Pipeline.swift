@@ -7,12 +7,17 @@ import NexusCore
 public final class RowBatch: @unchecked Sendable {
     public let columns: Int
     public let capacity: Int
-    let data = ByteBuffer(capacity: 1 << 20)
-    // Raw buffers: these are touched for every cell, and arrays would cost ARC traffic there.
+    // Raw buffers: these are touched for every cell, and arrays or a buffer object would
+    // cost ARC traffic there.
     let tags: UnsafeMutablePointer<UInt8>      // 0 NULL, 1 integer, 2 real, 3 text
     let words: UnsafeMutablePointer<Int64>     // integer bits, real bits, or text offset
     let lengths: UnsafeMutablePointer<Int32>   // text length
+    var data: UnsafeMutablePointer<UInt8>      // text bytes
+    var dataCount = 0
+    var dataCapacity: Int
     public internal(set) var rows = 0
+
+    static let dataLimit = (1 << 20) - (1 << 17)
 
     init(columns: Int, capacity: Int) {
         self.columns = columns
@@ -23,20 +28,36 @@ public final class RowBatch: @unchecked Sendable {
         words.initialize(repeating: 0, count: columns * capacity)
         lengths = .allocate(capacity: columns * capacity)
         lengths.initialize(repeating: 0, count: columns * capacity)
+        dataCapacity = 1 << 20
+        data = .allocate(capacity: dataCapacity)
     }
 
     deinit {
-        tags.deallocate(); words.deallocate(); lengths.deallocate()
+        tags.deallocate(); words.deallocate(); lengths.deallocate(); data.deallocate()
     }
 
     /// Full by rows, or by bytes (about 1 MiB), so that batches stay cache- and memory-friendly.
-    var isFull: Bool { rows >= capacity || data.count > (1 << 20) - (1 << 17) }
+    var isFull: Bool { rows >= capacity || dataCount > RowBatch.dataLimit }
 
-    func reset() { data.removeAll(); rows = 0 }
+    func reset() { dataCount = 0; rows = 0 }
+
+    /// Room for `extra` more text bytes (a single long value can exceed the usual size).
+    @inline(__always) func reserve(_ extra: Int) {
+        if dataCount + extra <= dataCapacity { return }
+        var cap = dataCapacity * 2
+        while cap < dataCount + extra { cap *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+        bigger.update(from: data, count: dataCount)
+        data.deallocate()
+        data = bigger
+        dataCapacity = cap
+    }
 
     @inline(__always) func putText(_ k: Int, _ p: UnsafeRawBufferPointer) {
-        tags[k] = 3; words[k] = Int64(data.count); lengths[k] = Int32(p.count)
-        data.append(contentsOf: p)
+        reserve(p.count)
+        tags[k] = 3; words[k] = Int64(dataCount); lengths[k] = Int32(p.count)
+        if p.count > 0 { (data + dataCount).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count) }
+        dataCount += p.count
     }
 }
 
@@ -48,7 +69,7 @@ public struct BatchRow {
     let bytes: UnsafeMutablePointer<UInt8>
 
     init(batch: RowBatch, base: Int) {
-        tags = batch.tags + base; words = batch.words + base; lengths = batch.lengths + base; bytes = batch.data.base
+        tags = batch.tags + base; words = batch.words + base; lengths = batch.lengths + base; bytes = batch.data
     }
 
     @inline(__always) func text(_ i: Int) -> UnsafeRawBufferPointer {
@@ -127,33 +148,69 @@ final class BatchChannel: @unchecked Sendable {
 }
 
 /// The producing side of a pipelined insert: same binding calls as a bulk writer.
+///
+/// It holds the current batch's buffers as raw pointers, so that binding a cell touches no
+/// reference count (that was a tenth of the engine's time).
 public final class BatchSink: @unchecked Sendable {
     let channel: BatchChannel
     var batch: RowBatch
     var rowBase = 0
+    var tags: UnsafeMutablePointer<UInt8>
+    var words: UnsafeMutablePointer<Int64>
+    var lengths: UnsafeMutablePointer<Int32>
+    var data: UnsafeMutablePointer<UInt8>
+    var dataCount = 0
+    var dataCapacity: Int
+    var rows = 0
+    let columns: Int
+    let capacity: Int
 
-    init(channel: BatchChannel, batch: RowBatch) { self.channel = channel; self.batch = batch }
+    init(channel: BatchChannel, batch: RowBatch) {
+        self.channel = channel; self.batch = batch
+        tags = batch.tags; words = batch.words; lengths = batch.lengths
+        data = batch.data; dataCapacity = batch.dataCapacity
+        columns = batch.columns; capacity = batch.capacity
+    }
 
-    @inline(__always) public func bindNull(_ i: Int) { batch.tags[rowBase + i] = 0 }
-    @inline(__always) public func bind(_ i: Int, _ v: Int64) { batch.tags[rowBase + i] = 1; batch.words[rowBase + i] = v }
-    @inline(__always) public func bind(_ i: Int, _ v: Double) { batch.tags[rowBase + i] = 2; batch.words[rowBase + i] = Int64(bitPattern: v.bitPattern) }
-    @inline(__always) public func bind(_ i: Int, bytes: UnsafeRawBufferPointer) { batch.putText(rowBase + i, bytes) }
-    @inline(__always) public func bindStatic(_ i: Int, bytes: UnsafeRawBufferPointer) { batch.putText(rowBase + i, bytes) }
+    @inline(__always) func putText(_ k: Int, _ p: UnsafeRawBufferPointer) {
+        if dataCount + p.count > dataCapacity {
+            batch.dataCount = dataCount
+            batch.reserve(p.count)
+            data = batch.data; dataCapacity = batch.dataCapacity
+        }
+        tags[k] = 3; words[k] = Int64(dataCount); lengths[k] = Int32(p.count)
+        if p.count > 0 { (data + dataCount).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count) }
+        dataCount += p.count
+    }
+
+    /// Writes the sink's counters back to the batch before it is handed over.
+    func seal() { batch.rows = rows; batch.dataCount = dataCount }
+
+    @inline(__always) public func bindNull(_ i: Int) { tags[rowBase + i] = 0 }
+    @inline(__always) public func bind(_ i: Int, _ v: Int64) { tags[rowBase + i] = 1; words[rowBase + i] = v }
+    @inline(__always) public func bind(_ i: Int, _ v: Double) { tags[rowBase + i] = 2; words[rowBase + i] = Int64(bitPattern: v.bitPattern) }
+    @inline(__always) public func bind(_ i: Int, bytes: UnsafeRawBufferPointer) { putText(rowBase + i, bytes) }
+    @inline(__always) public func bindStatic(_ i: Int, bytes: UnsafeRawBufferPointer) { putText(rowBase + i, bytes) }
     public func bind(_ i: Int, _ v: String?) {
         guard var v else { bindNull(i); return }
-        v.withUTF8 { batch.putText(rowBase + i, UnsafeRawBufferPointer($0)) }
+        v.withUTF8 { putText(rowBase + i, UnsafeRawBufferPointer($0)) }
     }
 
     /// Ends the row; hands the batch over when it is full.
     @inline(__always) public func insertRow() throws {
-        batch.rows += 1
-        rowBase += batch.columns
-        if batch.isFull {
-            channel.putFull(batch)
-            guard let next = channel.takeEmpty() else { throw channel.failure ?? NexusError("engine", "the writer stopped") }
-            batch = next
-            rowBase = 0
-        }
+        rows += 1
+        rowBase += columns
+        if rows >= capacity || dataCount > RowBatch.dataLimit { try handOver() }
+    }
+
+    func handOver() throws {
+        seal()
+        channel.putFull(batch)
+        guard let next = channel.takeEmpty() else { throw channel.failure ?? NexusError("engine", "the writer stopped") }
+        batch = next
+        tags = next.tags; words = next.words; lengths = next.lengths
+        data = next.data; dataCapacity = next.dataCapacity
+        dataCount = 0; rows = 0; rowBase = 0
     }
 }
 
@@ -174,9 +231,11 @@ extension SQLiteWarehouse {
         defer { sqlite3_finalize(multi) }
         let done = DispatchSemaphore(value: 0)
         let statements = UncheckedBox((single, multi))
+        let traceStart = (ThreadTrace.wall(), ThreadTrace.cpu())
+        let otherCPU = UncheckedBox(CPUBox())
         try transaction {
             let writer = Thread { [self] in
-                defer { done.signal() }
+                defer { otherCPU.value.seconds = ThreadTrace.cpu(); done.signal() }
                 let (single, multi) = statements.value
                 @inline(__always) func bind(_ stmt: OpaquePointer, _ b: RowBatch, row r: Int, at offset: Int) {
                     let base = r * n
@@ -188,7 +247,7 @@ extension SQLiteWarehouse {
                         case 1: sqlite3_bind_int64(stmt, slot, b.words[k])
                         case 2: sqlite3_bind_double(stmt, slot, Double(bitPattern: UInt64(bitPattern: b.words[k])))
                         default:
-                            sqlite3_bind_text(stmt, slot, UnsafeRawPointer(b.data.base + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
+                            sqlite3_bind_text(stmt, slot, UnsafeRawPointer(b.data + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
                         }
                     }
                 }
@@ -221,6 +280,7 @@ extension SQLiteWarehouse {
             let sink = BatchSink(channel: channel, batch: first)
             do {
                 try produce(sink)
+                sink.seal()
                 if sink.batch.rows > 0 { channel.putFull(sink.batch) }
                 channel.close()
             } catch {
@@ -231,6 +291,7 @@ extension SQLiteWarehouse {
             done.wait()
             if let failure = channel.failure { throw failure }
         }
+        ThreadTrace.report("insert \(table)", wall: ThreadTrace.wall() - traceStart.0, main: ThreadTrace.cpu() - traceStart.1, other: otherCPU.value.seconds)
     }
 
     /// Streams the rows of a query through `body` on the calling thread while a second thread
@@ -242,8 +303,10 @@ extension SQLiteWarehouse {
         let channel = BatchChannel(columns: n, capacity: 4096)
         let done = DispatchSemaphore(value: 0)
         let statement = UncheckedBox(stmt)
+        let traceStart = (ThreadTrace.wall(), ThreadTrace.cpu())
+        let otherCPU = UncheckedBox(CPUBox())
         let reader = Thread { [self] in
-            defer { done.signal() }
+            defer { otherCPU.value.seconds = ThreadTrace.cpu(); done.signal() }
             let stmt = statement.value
             guard var b = channel.takeEmpty() else { return }
             while true {
@@ -292,6 +355,29 @@ extension SQLiteWarehouse {
         }
         done.wait()
         if let failure = channel.failure { throw failure }
+        ThreadTrace.report("scan", wall: ThreadTrace.wall() - traceStart.0, main: ThreadTrace.cpu() - traceStart.1, other: otherCPU.value.seconds)
+    }
+}
+
+final class CPUBox: @unchecked Sendable { var seconds = 0.0 }
+
+/// Per-thread CPU seconds of pipelined scans and inserts, printed to stderr when
+/// `NEXUS_TRACE_THREADS` is set: which side of a pipeline bounds it.
+enum ThreadTrace {
+    static let enabled = ProcessInfo.processInfo.environment["NEXUS_TRACE_THREADS"] != nil
+    static func cpu() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    static func wall() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    static func report(_ what: String, wall: Double, main: Double, other: Double) {
+        guard enabled else { return }
+        FileHandle.standardError.write(String(format: "    [trace] %@: wall %.2f s, engine thread %.2f s cpu, sqlite thread %.2f s cpu\n", what, wall, main, other).data(using: .utf8)!)
     }
 }
 

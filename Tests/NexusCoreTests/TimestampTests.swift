@@ -53,6 +53,38 @@ struct NexusIDTests {
         #expect(NexusID.prefix(for: "task_identifier") == "tas")
     }
 
+    @Test func md5MatchesRFC1321() {
+        // RFC 1321 appendix A.5.
+        let vectors = [
+            ("", "d41d8cd98f00b204e9800998ecf8427e"), ("a", "0cc175b9c0f1b6a831c399e269772661"),
+            ("abc", "900150983cd24fb0d6963f7d28e17f72"), ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
+            ("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
+            ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "d174ab98d277d9f5a5611c2c9f419d9f"),
+            ("12345678901234567890123456789012345678901234567890123456789012345678901234567890", "57edf4a22be3c955ac49da2e2107b67a"),
+        ]
+        for (input, digest) in vectors { #expect(NexusID.md5Hex(input) == digest, "md5(\(input))") }
+    }
+
+    @Test func md5AtEveryPaddingBoundary() {
+        // Bytes (i * 7 + 3) % 256 for i in 0..<n; digests from Python's hashlib. The lengths
+        // straddle the one- and two-block tails (55/56, 63/64/65, 119/120) and many blocks.
+        let expected: [Int: String] = [
+            0: "d41d8cd98f00b204e9800998ecf8427e", 1: "8666683506aacd900bbd5a74ac4edf68", 3: "c9aee4810523ef8658121b8d492c6b41",
+            26: "a95d97bd92e42b61b54636e1a99f4cf5", 55: "52c0e574e1198de5fe3f8f11440dcb1b", 56: "46c9907fc908ee68b1e7b8e71286a518",
+            57: "1c805dd236c35cab25fcb1bc73802c51", 63: "a62f6d59e837867693f042f5b8f5a236", 64: "7160b8fb5e9e4023d549c3971fbaeead",
+            65: "70bd662e7aefbda85a0f7244167b7897", 100: "f85d474760cb48f459327ba2209c185d", 119: "e84905d4214f4d1ca56c2cdcc152b143",
+            120: "e3eb5a6c8669ea01a8c185b8abc8a5dc", 127: "acce2474d6cc8302120d09c818d17ef7", 128: "10b2da1a82f16d99a81a7203fe9f02cb",
+            129: "03fefbbcebe2959cf2270241aafe0250", 1000: "10046f077f2082ac19676b8079f1cb1a",
+        ]
+        for (n, digest) in expected {
+            let bytes = (0..<n).map { UInt8(($0 * 7 + 3) % 256) }
+            #expect(bytes.withUnsafeBytes { NexusID.md5Hex($0) } == digest, "length \(n)")
+            var appended: [UInt8] = []
+            bytes.withUnsafeBytes { NexusID.append(prefix: Array("x".utf8), md5Of: $0, to: &appended) }
+            #expect(String(decoding: appended, as: UTF8.self) == "x_" + digest)
+        }
+    }
+
     @Test func nullPartsAreSpelledLikeDbtUtils() {
         #expect(NexusID.make("event", [nil, "x"]) == "evt_" + NexusID.md5Hex("_dbt_utils_surrogate_key_null_-x"))
     }
