@@ -138,8 +138,10 @@ public final class NativeEngine: NexusEngine {
     @inline(__always)
     func timestamp(_ row: BatchRow, _ i: Int) -> Int64 {
         if row.isNull(i) { return NativeEngine.missing }
-        return row.withBytes(i) { Timestamp.parse($0) } ?? NativeEngine.missing
+        return Timestamp.parseStored(row.bytes(i), days: &dayCache) ?? NativeEngine.missing
     }
+
+    var dayCache = Timestamp.DayCache()
 
     func readEvents(_ w: SQLiteWarehouse, _ table: String) throws {
         var duplicates: [String] = []
@@ -176,15 +178,6 @@ public final class NativeEngine: NexusEngine {
         }
     }
 
-    @inline(__always)
-    func union(_ a: Int32, _ b: Int32) {
-        var ra = find(a), rb = find(b)
-        if ra == rb { return }
-        if size[Int(ra)] < size[Int(rb)] { swap(&ra, &rb) }
-        parent[Int(rb)] = ra
-        size[Int(ra)] += size[Int(rb)]
-    }
-
     /// Builds `[etype][identifier_type]\0[identifier_value]` in scratch.
     @inline(__always)
     func nodeKey(_ etype: Int, _ row: BatchRow, type ti: Int, value vi: Int) {
@@ -197,13 +190,51 @@ public final class NativeEngine: NexusEngine {
 
     func etypeIndex(_ row: BatchRow, _ i: Int) -> Int? {
         if row.isNull(i) { return nil }
-        return row.withBytes(i) { etypePool.find($0) }.map(Int.init)
+        let b = row.bytes(i)
+        // Rows of one type come in runs: compare with the last type found first.
+        let last = etypePool.bytes(lastEType)
+        if b.count == last.count, b.count == 0 || memcmp(b.baseAddress!, last.baseAddress!, b.count) == 0 { return Int(lastEType) }
+        guard let t = etypePool.find(b) else { return nil }
+        lastEType = t
+        return Int(t)
     }
+
+    var lastEType: Int32 = 0
 
     func readIdentifiers(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws {
         var unknownTypes: [String: Int] = [:]
         var nullValues = 0
         rowsRead = 0
+        // The hot loop works on locals (moved out of the engine and back), so that no access
+        // to the engine's state costs a reference count or a uniqueness check on `self`.
+        let nodes = self.nodes, events = self.events, roles = self.roles, key = self.scratch.bytes
+        var nodeEType = take(&self.nodeEType), parent = take(&self.parent), size = take(&self.size)
+        var nodeMinOccurred = take(&self.nodeMinOccurred), nodeBestEdge = take(&self.nodeBestEdge), nodeBestEvent = take(&self.nodeBestEvent)
+        var eventOccurred = take(&self.eventOccurred), edgeFirstNode = take(&self.edgeFirstNode), watermark = take(&self.watermark)
+        var occNode = take(&self.occNode), occEvent = take(&self.occEvent), occRole = take(&self.occRole), occHasEdge = take(&self.occHasEdge)
+        defer {
+            self.nodeEType = nodeEType; self.parent = parent; self.size = size
+            self.nodeMinOccurred = nodeMinOccurred; self.nodeBestEdge = nodeBestEdge; self.nodeBestEvent = nodeBestEvent
+            self.eventOccurred = eventOccurred; self.edgeFirstNode = edgeFirstNode; self.watermark = watermark
+            self.occNode = occNode; self.occEvent = occEvent; self.occRole = occRole; self.occHasEdge = occHasEdge
+        }
+        @inline(__always) func find(_ x0: Int32) -> Int32 {
+            var x = x0
+            while true {
+                let p = parent[Int(x)]
+                if p == x { return x }
+                let gp = parent[Int(p)]
+                parent[Int(x)] = gp
+                x = gp
+            }
+        }
+        @inline(__always) func union(_ a: Int32, _ b: Int32) {
+            var ra = find(a), rb = find(b)
+            if ra == rb { return }
+            if size[Int(ra)] < size[Int(rb)] { swap(&ra, &rb) }
+            parent[Int(rb)] = ra
+            size[Int(ra)] += size[Int(rb)]
+        }
         try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, _ingested_at FROM \(w.dialect.quote(table))") { row in
             rowsRead += 1
             guard let et = etypeIndex(row, 0) else {
@@ -211,9 +242,11 @@ public final class NativeEngine: NexusEngine {
                 return
             }
             if row.isNull(2) || row.isNull(1) { nullValues += 1; return }
-            nodeKey(et, row, type: 1, value: 2)
+            // Node key: [etype][identifier_type]\0[identifier_value].
+            key.removeAll()
+            key.append(UInt8(et)); key.append(contentsOf: row.bytes(1)); key.append(0); key.append(contentsOf: row.bytes(2))
             let before = nodes.count
-            let node = scratch.bytes.withUnsafeBytes { nodes.intern($0) }
+            let node = nodes.intern(key.bytes)
             if Int(node) == before {
                 nodeEType.append(UInt8(et))
                 parent.append(node)
@@ -231,7 +264,7 @@ public final class NativeEngine: NexusEngine {
             var event: Int32 = -1
             if !row.isNull(4) {
                 let evBefore = events.count
-                event = row.withBytes(4) { events.intern($0) }
+                event = events.intern(row.bytes(4))
                 if Int(event) == evBefore { eventOccurred.append(NativeEngine.missing) }
             }
             // Edge: unite with the first node seen under the same (entity type, edge_id). Edge ids
@@ -270,7 +303,7 @@ public final class NativeEngine: NexusEngine {
             occNode.append(node)
             occEvent.append(event)
             var role: Int32 = -1
-            if !row.isNull(5) { role = row.withBytes(5) { roles.intern($0) } }
+            if !row.isNull(5) { role = roles.intern(row.bytes(5)) }
             occRole.append(role)
             occHasEdge.append(edge >= 0)
         }
@@ -813,6 +846,14 @@ func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> I
         if c != 0 { return Int(c) }
     }
     return a.count - b.count
+}
+
+/// Moves an array out of its place, leaving it empty (so the moved copy stays unique).
+@inline(__always)
+func take<T>(_ a: inout [T]) -> [T] {
+    var out: [T] = []
+    swap(&out, &a)
+    return out
 }
 
 /// Formats timestamps for binding, remembering the last one: rows sorted by entity or event

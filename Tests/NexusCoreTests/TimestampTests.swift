@@ -92,7 +92,7 @@ struct NexusIDTests {
 
 struct StringPoolTests {
     @Test func internsAndFindsDistinctStrings() {
-        var pool = StringPool(capacity: 4)
+        let pool = StringPool(capacity: 4)
         var ids: [Int32] = []
         for i in 0..<5000 { ids.append(pool.intern("value-\(i % 2500)")) }
         #expect(pool.count == 2500)
@@ -104,7 +104,7 @@ struct StringPoolTests {
     }
 
     @Test func comparesInByteOrder() {
-        var pool = StringPool()
+        let pool = StringPool()
         let a = pool.intern("a"), ab = pool.intern("ab"), b = pool.intern("b"), upper = pool.intern("B")
         #expect(pool.compare(a, ab) < 0)
         #expect(pool.compare(ab, b) < 0)
