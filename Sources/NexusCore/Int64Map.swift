@@ -3,16 +3,16 @@
 /// The engine keeps one entry per (entity, trait) or similar pair, tens of millions of
 /// them; the standard Dictionary's SipHash and per-entry overhead cost several times more.
 public struct Int64Map: Sendable {
-    private var keys: [Int64]
-    private var values: [Int32]
+    // Key and value side by side: a lookup touches one cache line, not two.
+    private struct Slot { var key: Int64; var value: Int32 }
+    private var slots: [Slot]
     private var mask: Int
     public private(set) var count = 0
 
     public init(capacity: Int = 1024) {
         var cap = 16
-        while cap < capacity * 2 { cap <<= 1 }
-        keys = [Int64](repeating: -1, count: cap)
-        values = [Int32](repeating: 0, count: cap)
+        while cap * 3 < capacity * 4 { cap <<= 1 }
+        slots = [Slot](repeating: Slot(key: -1, value: 0), count: cap)
         mask = cap - 1
     }
 
@@ -26,9 +26,9 @@ public struct Int64Map: Sendable {
     @inline(__always) public func get(_ key: Int64) -> Int32? {
         var i = Int64Map.slot(key, mask)
         while true {
-            let k = keys[i]
-            if k == key { return values[i] }
-            if k < 0 { return nil }
+            let s = slots[i]
+            if s.key == key { return s.value }
+            if s.key < 0 { return nil }
             i = (i + 1) & mask
         }
     }
@@ -38,28 +38,26 @@ public struct Int64Map: Sendable {
         precondition(key >= 0)
         var i = Int64Map.slot(key, mask)
         while true {
-            let k = keys[i]
-            if k == key { values[i] = value; return }
+            let k = slots[i].key
+            if k == key { slots[i].value = value; return }
             if k < 0 { break }
             i = (i + 1) & mask
         }
-        keys[i] = key
-        values[i] = value
+        slots[i] = Slot(key: key, value: value)
         count += 1
-        if count * 2 > keys.count { grow() }
+        // Up to three quarters full: linear probing stays short, and the table half the size.
+        if count * 4 > slots.count * 3 { grow() }
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldValues = values
-        let cap = keys.count * 2
-        keys = [Int64](repeating: -1, count: cap)
-        values = [Int32](repeating: 0, count: cap)
+        let old = slots
+        let cap = slots.count * 2
+        slots = [Slot](repeating: Slot(key: -1, value: 0), count: cap)
         mask = cap - 1
-        for j in 0..<oldKeys.count where oldKeys[j] >= 0 {
-            var i = Int64Map.slot(oldKeys[j], mask)
-            while keys[i] >= 0 { i = (i + 1) & mask }
-            keys[i] = oldKeys[j]
-            values[i] = oldValues[j]
+        for s in old where s.key >= 0 {
+            var i = Int64Map.slot(s.key, mask)
+            while slots[i].key >= 0 { i = (i + 1) & mask }
+            slots[i] = s
         }
     }
 }

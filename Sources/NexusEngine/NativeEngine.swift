@@ -440,8 +440,8 @@ public final class NativeEngine: NexusEngine {
         var valueLength: [Int32] = []
         var idStart: [Int] = []
         var idLength: [Int32] = []
-        var values = [UInt8]()
-        var ids = [UInt8]()
+        var values = ByteBuffer(capacity: 1 << 20)
+        var ids = ByteBuffer(capacity: 1 << 20)
         /// Winner indices in output order (entity rank, then trait name).
         var order: [Int32] = []
     }
@@ -457,23 +457,26 @@ public final class NativeEngine: NexusEngine {
         var rawSource: [String] = []
         var nameFirstRaw: [Int32] = []
         let namePool = StringPool(capacity: 256)
-        var slot = Int64Map(capacity: 1 << 16)
+        // About a dozen traits per entity: sized so that the map rarely grows.
+        var slot = Int64Map(capacity: max(1 << 16, entityRep.count * 8))
         var dropped: [String: Int] = [:]
         var unknownTypes = 0
         rowsRead = 0
+        let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.scratch.bytes
         try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
             rowsRead += 1
             guard let et = etypeIndex(row, 0) else { unknownTypes += 1; return }
             if row.isNull(4) || row.isNull(3) || row.isNull(1) || row.isNull(2) { return }
-            if row.withBytes(4, { $0.isEmpty }) { return }
-            nodeKey(et, row, type: 1, value: 2)
-            guard let node = scratch.bytes.withUnsafeBytes({ nodes.find($0) }) else {
+            if row.bytes(4).isEmpty { return }
+            key.removeAll()
+            key.append(UInt8(et)); key.append(contentsOf: row.bytes(1)); key.append(0); key.append(contentsOf: row.bytes(2))
+            guard let node = nodes.find(key.bytes) else {
                 dropped[row.string(8) ?? "NULL", default: 0] += 1
                 return
             }
             let entity = entityOfNode[Int(node)]
             let before = rawNames.count
-            let raw = row.withBytes(3) { rawNames.intern($0) }
+            let raw = rawNames.intern(row.bytes(3))
             if Int(raw) == before {
                 let rawString = rawNames.string(raw)
                 let source = row.string(8) ?? "NULL"
@@ -496,41 +499,41 @@ public final class NativeEngine: NexusEngine {
             let nameID = rawToName[Int(raw)]
             let occurred = timestamp(row, 5)
             let ingested = timestamp(row, 6)
-            let key = Int64(entity) << 24 | Int64(nameID)
-            if let s = slot.get(key) {
+            let pair = Int64(entity) << 24 | Int64(nameID)
+            if let s = slot.get(pair) {
                 let i = Int(s)
                 var better = occurred > t.winnerOccurred[i]
                 if occurred == t.winnerOccurred[i] {
                     better = ingested > t.winnerIngested[i]
                     if ingested == t.winnerIngested[i] {
                         let start = t.idStart[i], len = Int(t.idLength[i])
-                        better = row.withBytes(7) { cand in
-                            t.ids.withUnsafeBytes { all in compareBytes(cand, UnsafeRawBufferPointer(rebasing: all[start..<(start + len)])) > 0 }
-                        }
+                        better = compareBytes(row.bytes(7), UnsafeRawBufferPointer(start: t.ids.base + start, count: len)) > 0
                     }
                 }
                 if better {
                     t.winnerOccurred[i] = occurred
                     t.winnerIngested[i] = ingested
+                    let value = row.bytes(4), id = row.bytes(7)
                     t.valueStart[i] = t.values.count
-                    row.withBytes(4) { t.values.append(contentsOf: $0); t.valueLength[i] = Int32($0.count) }
+                    t.values.append(contentsOf: value); t.valueLength[i] = Int32(value.count)
                     t.idStart[i] = t.ids.count
-                    row.withBytes(7) { t.ids.append(contentsOf: $0); t.idLength[i] = Int32($0.count) }
+                    t.ids.append(contentsOf: id); t.idLength[i] = Int32(id.count)
                 }
             } else {
-                slot.set(key, Int32(t.winnerEntity.count))
+                slot.set(pair, Int32(t.winnerEntity.count))
                 t.winnerEntity.append(entity)
                 t.winnerName.append(nameID)
                 t.winnerOccurred.append(occurred)
                 t.winnerIngested.append(ingested)
+                let value = row.bytes(4), id = row.bytes(7)
                 t.valueStart.append(t.values.count)
-                row.withBytes(4) { t.values.append(contentsOf: $0); t.valueLength.append(Int32($0.count)) }
+                t.values.append(contentsOf: value); t.valueLength.append(Int32(value.count))
                 t.idStart.append(t.ids.count)
-                row.withBytes(7) { t.ids.append(contentsOf: $0); t.idLength.append(Int32($0.count)) }
+                t.ids.append(contentsOf: id); t.idLength.append(Int32(id.count))
             }
         }
         slot = Int64Map()
-        t.ids = []
+        t.ids = ByteBuffer(capacity: 16)
         for (source, n) in dropped.sorted(by: { $0.key < $1.key }) {
             context.warn("nexus_entity_traits: \(n) trait row(s) from source \(source) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")
         }

@@ -380,7 +380,9 @@ enum ThreadTrace {
     }
     static func report(_ what: String, wall: Double, main: Double, other: Double) {
         guard enabled else { return }
-        FileHandle.standardError.write(String(format: "    [trace] %@: wall %.2f s, engine thread %.2f s cpu, sqlite thread %.2f s cpu\n", what, wall, main, other).data(using: .utf8)!)
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        FileHandle.standardError.write(String(format: "    [trace] %@: wall %.2f s, engine thread %.2f s cpu, sqlite thread %.2f s cpu, peak %.2f GB\n", what, wall, main, other, Double(usage.ru_maxrss) / 1_048_576).data(using: .utf8)!)
     }
 }
 
