@@ -53,7 +53,7 @@ public final class NativeEngine: NexusEngine {
     var etypes: [String] = []
     var etypePool = StringPool(capacity: 16)
 
-    final class Scratch { let bytes = ByteBuffer(); var ts = [UInt8](repeating: 0, count: 32) }
+    final class Scratch { let bytes = ByteBuffer() }
     let scratch = Scratch()
 
     public func run(_ context: EngineContext, warehouse: any Warehouse) throws {
@@ -178,14 +178,11 @@ public final class NativeEngine: NexusEngine {
         }
     }
 
-    /// Builds `[etype][identifier_type]\0[identifier_value]` in scratch.
+    /// Builds a node's key `[etype][identifier_type]\0[identifier_value]` in `key`.
     @inline(__always)
-    func nodeKey(_ etype: Int, _ row: BatchRow, type ti: Int, value vi: Int) {
-        scratch.bytes.removeAll(keepingCapacity: true)
-        scratch.bytes.append(UInt8(etype))
-        row.withBytes(ti) { scratch.bytes.append(contentsOf: $0) }
-        scratch.bytes.append(0)
-        row.withBytes(vi) { scratch.bytes.append(contentsOf: $0) }
+    static func nodeKey(_ key: ByteBuffer, _ etype: Int, _ row: BatchRow, type ti: Int, value vi: Int) {
+        key.removeAll()
+        key.append(UInt8(etype)); key.append(contentsOf: row.bytes(ti)); key.append(0); key.append(contentsOf: row.bytes(vi))
     }
 
     func etypeIndex(_ row: BatchRow, _ i: Int) -> Int? {
@@ -235,6 +232,7 @@ public final class NativeEngine: NexusEngine {
             parent[Int(rb)] = ra
             size[Int(ra)] += size[Int(rb)]
         }
+        var lastEvent: Int32 = -1
         try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, _ingested_at FROM \(w.dialect.quote(table))") { row in
             rowsRead += 1
             guard let et = etypeIndex(row, 0) else {
@@ -242,9 +240,7 @@ public final class NativeEngine: NexusEngine {
                 return
             }
             if row.isNull(2) || row.isNull(1) { nullValues += 1; return }
-            // Node key: [etype][identifier_type]\0[identifier_value].
-            key.removeAll()
-            key.append(UInt8(et)); key.append(contentsOf: row.bytes(1)); key.append(0); key.append(contentsOf: row.bytes(2))
+            NativeEngine.nodeKey(key, et, row, type: 1, value: 2)
             let before = nodes.count
             let node = nodes.intern(key.bytes)
             if Int(node) == before {
@@ -263,9 +259,16 @@ public final class NativeEngine: NexusEngine {
             // Event.
             var event: Int32 = -1
             if !row.isNull(4) {
-                let evBefore = events.count
-                event = events.intern(row.bytes(4))
-                if Int(event) == evBefore { eventOccurred.append(NativeEngine.missing) }
+                // An event's identifiers come in runs: try the last event before the pool.
+                let eb = row.bytes(4)
+                if lastEvent >= 0, equalBytes(eb, events.bytes(lastEvent)) {
+                    event = lastEvent
+                } else {
+                    let evBefore = events.count
+                    event = events.intern(eb)
+                    if Int(event) == evBefore { eventOccurred.append(NativeEngine.missing) }
+                    lastEvent = event
+                }
             }
             // Edge: unite with the first node seen under the same (entity type, edge_id). Edge ids
             // share the event pool: they are often the event id itself, which then costs nothing.
@@ -357,19 +360,6 @@ public final class NativeEngine: NexusEngine {
     }
 
     // MARK: writing helpers
-
-    @inline(__always)
-    func bindTimestamp(_ w: BatchSink, _ i: Int, _ micros: Int64) {
-        if micros == NativeEngine.missing || micros == Int64.max { w.bindNull(i); return }
-        let n = Timestamp.write(micros, into: &scratch.ts)
-        scratch.ts.withUnsafeBytes { w.bind(i, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-    }
-
-    @inline(__always)
-    func bindPool(_ w: BatchSink, _ i: Int, _ pool: StringPool, _ id: Int32) {
-        if id < 0 { w.bindNull(i); return }
-        w.bindStatic(i, bytes: pool.bytes(id))
-    }
 
     /// - Parameter primaryKey: a unique column; SQLite indexes it, and the index keeps
     ///   following the table when the swap renames it.
@@ -463,14 +453,19 @@ public final class NativeEngine: NexusEngine {
         var unknownTypes = 0
         rowsRead = 0
         let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.scratch.bytes
+        var lastNode: Int32 = -1
         try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
             rowsRead += 1
             guard let et = etypeIndex(row, 0) else { unknownTypes += 1; return }
             if row.isNull(4) || row.isNull(3) || row.isNull(1) || row.isNull(2) { return }
             if row.bytes(4).isEmpty { return }
-            key.removeAll()
-            key.append(UInt8(et)); key.append(contentsOf: row.bytes(1)); key.append(0); key.append(contentsOf: row.bytes(2))
-            guard let node = nodes.find(key.bytes) else {
+            NativeEngine.nodeKey(key, et, row, type: 1, value: 2)
+            // A source lists an identifier's traits together: try the last node first.
+            if lastNode < 0 || !equalBytes(key.bytes, nodes.bytes(lastNode)) {
+                lastNode = nodes.find(key.bytes) ?? -1
+            }
+            let node = lastNode
+            guard node >= 0 else {
                 dropped[row.string(8) ?? "NULL", default: 0] += 1
                 return
             }
@@ -702,24 +697,27 @@ public final class NativeEngine: NexusEngine {
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 var cursor = 0
+                let entityIDs = self.entityIDs, etypePool = self.etypePool, entityEType = self.entityEType
+                let stamps = TimestampWriter(), processed = TimestampWriter()
+                let values = t.values.bytes
                 for e32 in entityOrder {
                     let e = Int(e32)
-                    bindPool(ins, 0, entityIDs, e32)
-                    ins.bindStatic(1, bytes: etypePool.bytes(Int32(entityEType[e])))
+                    ins.bind(0, bytes: entityIDs.bytes(e32))
+                    ins.bind(1, bytes: etypePool.bytes(Int32(entityEType[e])))
                     for k in 0..<sortedNames.count { ins.bindNull(traitBase + k) }
                     while cursor < t.order.count, t.winnerEntity[Int(t.order[cursor])] == e32 {
                         let i = Int(t.order[cursor])
                         let vs = t.valueStart[i], vl = Int(t.valueLength[i])
-                        t.values.withUnsafeBytes { ins.bind(traitBase + Int(t.nameRank[Int(t.winnerName[i])]), bytes: UnsafeRawBufferPointer(rebasing: $0[vs..<(vs + vl)])) }
+                        ins.bind(traitBase + Int(t.nameRank[Int(t.winnerName[i])]), bytes: UnsafeRawBufferPointer(rebasing: values[vs..<(vs + vl)]))
                         cursor += 1
                     }
                     let c = created[e] == Int64.max ? NativeEngine.missing : created[e]
-                    bindTimestamp(ins, tail, c)
-                    bindTimestamp(ins, tail + 1, updated[e] == NativeEngine.missing ? c : updated[e])
-                    bindTimestamp(ins, tail + 2, inter.lastMerged[e])
-                    bindTimestamp(ins, tail + 3, inter.first[e])
-                    bindTimestamp(ins, tail + 4, inter.last[e])
-                    bindTimestamp(ins, tail + 5, context.processedAt)
+                    stamps.bind(ins, tail, c)
+                    stamps.bind(ins, tail + 1, updated[e] == NativeEngine.missing ? c : updated[e])
+                    stamps.bind(ins, tail + 2, inter.lastMerged[e])
+                    stamps.bind(ins, tail + 3, inter.first[e])
+                    stamps.bind(ins, tail + 4, inter.last[e])
+                    processed.bind(ins, tail + 5, context.processedAt)
                     try ins.insertRow()
                 }
             }
@@ -731,24 +729,31 @@ public final class NativeEngine: NexusEngine {
 
     struct RelationshipKey: Hashable { var a: Int32; var b: Int32; var type: Int32 }
 
+    /// Text fields are ids in a pool of labels (types, roles, directions, sources: few
+    /// distinct values), -1 for NULL; declaration ids are kept as strings only per group.
     struct Relationship {
-        var firstOccurred: Int64, firstIngested: Int64, firstID: String, firstSource: String?
+        var firstOccurred: Int64, firstIngested: Int64, firstID: String, firstSource: Int32
         var lastOccurred: Int64, lastIngested: Int64, lastID: String
         var minKnown: Int64, maxKnown: Int64
-        var aType: String, aRole: String?, bType: String, bRole: String?
-        var direction: String?, isActive: Int64?
+        var aType: Int32, aRole: Int32, bType: Int32, bRole: Int32
+        var direction: Int32, isActive: Int64?
     }
 
     func writeRelationships(_ w: SQLiteWarehouse, _ input: String, _ table: String, _ context: EngineContext) throws -> Int {
         let relTypes = StringPool(capacity: 16)
+        let labels = StringPool(capacity: 64)
         var groups: [RelationshipKey: Int] = [:]
         var rels: [Relationship] = []
         var unresolved = 0
+        let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.scratch.bytes
         func resolve(_ row: BatchRow, value: Int, type: Int, etype: Int) -> Int32? {
             guard let et = etypeIndex(row, etype), !row.isNull(value), !row.isNull(type) else { return nil }
-            nodeKey(et, row, type: type, value: value)
-            guard let node = scratch.bytes.withUnsafeBytes({ nodes.find($0) }) else { return nil }
+            NativeEngine.nodeKey(key, et, row, type: type, value: value)
+            guard let node = nodes.find(key.bytes) else { return nil }
             return entityOfNode[Int(node)]
+        }
+        @inline(__always) func label(_ row: BatchRow, _ i: Int) -> Int32 {
+            row.isNull(i) ? -1 : labels.intern(row.bytes(i))
         }
         let sql = """
             SELECT entity_a_identifier, entity_a_identifier_type, entity_a_type, entity_a_role,
@@ -764,21 +769,23 @@ public final class NativeEngine: NexusEngine {
                 unresolved += 1
                 return
             }
-            let rt = row.withBytes(8) { relTypes.intern($0) }
+            let rt = relTypes.intern(row.bytes(8))
             let occurred = timestamp(row, 12)
             let ingested = timestamp(row, 13)
-            let id = row.string(14) ?? ""
+            let id = row.bytes(14)
             let key = RelationshipKey(a: a, b: b, type: rt)
             let isActive: Int64? = row.isNull(10) ? nil : row.int64(10)
             if let g = groups[key] {
                 var r = rels[g]
-                if (occurred, ingested) < (r.firstOccurred, r.firstIngested) || ((occurred, ingested) == (r.firstOccurred, r.firstIngested) && id < r.firstID) {
-                    r.firstOccurred = occurred; r.firstIngested = ingested; r.firstID = id; r.firstSource = row.string(11)
+                if (occurred, ingested) < (r.firstOccurred, r.firstIngested)
+                    || ((occurred, ingested) == (r.firstOccurred, r.firstIngested) && compareBytes(id, r.firstID) < 0) {
+                    r.firstOccurred = occurred; r.firstIngested = ingested; r.firstID = String(decoding: id, as: UTF8.self); r.firstSource = label(row, 11)
                 }
-                if (occurred, ingested) > (r.lastOccurred, r.lastIngested) || ((occurred, ingested) == (r.lastOccurred, r.lastIngested) && id > r.lastID) {
-                    r.lastOccurred = occurred; r.lastIngested = ingested; r.lastID = id
-                    r.aType = row.string(2) ?? ""; r.aRole = row.string(3); r.bType = row.string(6) ?? ""; r.bRole = row.string(7)
-                    r.direction = row.string(9); r.isActive = isActive
+                if (occurred, ingested) > (r.lastOccurred, r.lastIngested)
+                    || ((occurred, ingested) == (r.lastOccurred, r.lastIngested) && compareBytes(id, r.lastID) > 0) {
+                    r.lastOccurred = occurred; r.lastIngested = ingested; r.lastID = String(decoding: id, as: UTF8.self)
+                    r.aType = label(row, 2); r.aRole = label(row, 3); r.bType = label(row, 6); r.bRole = label(row, 7)
+                    r.direction = label(row, 9); r.isActive = isActive
                 }
                 if occurred != NativeEngine.missing {
                     if r.minKnown == NativeEngine.missing || occurred < r.minKnown { r.minKnown = occurred }
@@ -787,11 +794,12 @@ public final class NativeEngine: NexusEngine {
                 rels[g] = r
             } else {
                 groups[key] = rels.count
-                rels.append(Relationship(firstOccurred: occurred, firstIngested: ingested, firstID: id, firstSource: row.string(11),
-                                         lastOccurred: occurred, lastIngested: ingested, lastID: id,
+                let idString = String(decoding: id, as: UTF8.self)
+                rels.append(Relationship(firstOccurred: occurred, firstIngested: ingested, firstID: idString, firstSource: label(row, 11),
+                                         lastOccurred: occurred, lastIngested: ingested, lastID: idString,
                                          minKnown: occurred, maxKnown: occurred,
-                                         aType: row.string(2) ?? "", aRole: row.string(3), bType: row.string(6) ?? "", bRole: row.string(7),
-                                         direction: row.string(9), isActive: isActive))
+                                         aType: label(row, 2), aRole: label(row, 3), bType: label(row, 6), bRole: label(row, 7),
+                                         direction: label(row, 9), isActive: isActive))
             }
         }
         if unresolved > 0 {
@@ -805,7 +813,8 @@ public final class NativeEngine: NexusEngine {
             ("_updated_at", .timestamp), ("_created_at", .timestamp),
         ]
         try create(w, table, cols)
-        let keys = groups.keys.sorted { x, y in
+        let keys = groups.sorted { xe, ye in
+            let x = xe.key, y = ye.key
             let ra = entityRank[Int(x.a)], rb = entityRank[Int(y.a)]
             if ra != rb { return ra < rb }
             let sa = entityRank[Int(x.b)], sb = entityRank[Int(y.b)]
@@ -813,32 +822,48 @@ public final class NativeEngine: NexusEngine {
             return relTypes.compare(x.type, y.type) < 0
         }
         let ids = IDMaker(kind: "relationship")
+        let entityIDs = self.entityIDs
+        let stamps = TimestampWriter(), stamps2 = TimestampWriter(), processed = TimestampWriter()
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
-                for key in keys {
-                    let r = rels[groups[key]!]
+                @inline(__always) func bindLabel(_ i: Int, _ id: Int32) {
+                    if id < 0 { ins.bindNull(i) } else { ins.bind(i, bytes: labels.bytes(id)) }
+                }
+                for (key, g) in keys {
+                    let r = rels[g]
                     ins.bind(0, bytes: ids.make(entityIDs, key.a, entityIDs, key.b, relTypes, key.type))
-                    bindPool(ins, 1, entityIDs, key.a)
-                    ins.bind(2, r.aType)
-                    ins.bind(3, r.aRole)
-                    bindPool(ins, 4, entityIDs, key.b)
-                    ins.bind(5, r.bType)
-                    ins.bind(6, r.bRole)
-                    bindPool(ins, 7, relTypes, key.type)
-                    ins.bind(8, r.direction)
+                    ins.bind(1, bytes: entityIDs.bytes(key.a))
+                    bindLabel(2, r.aType)
+                    bindLabel(3, r.aRole)
+                    ins.bind(4, bytes: entityIDs.bytes(key.b))
+                    bindLabel(5, r.bType)
+                    bindLabel(6, r.bRole)
+                    ins.bind(7, bytes: relTypes.bytes(key.type))
+                    bindLabel(8, r.direction)
                     if let a = r.isActive { ins.bind(9, a) } else { ins.bindNull(9) }
-                    bindTimestamp(ins, 10, r.minKnown)
-                    bindTimestamp(ins, 11, r.maxKnown)
-                    ins.bind(12, r.firstSource)
-                    bindTimestamp(ins, 13, context.processedAt)
-                    bindTimestamp(ins, 14, r.maxKnown)
-                    bindTimestamp(ins, 15, r.minKnown)
+                    stamps.bind(ins, 10, r.minKnown)
+                    stamps2.bind(ins, 11, r.maxKnown)
+                    bindLabel(12, r.firstSource)
+                    processed.bind(ins, 13, context.processedAt)
+                    stamps2.bind(ins, 14, r.maxKnown)
+                    stamps.bind(ins, 15, r.minKnown)
                     try ins.insertRow()
                 }
             }
         }
         return keys.count
     }
+}
+
+@inline(__always)
+func compareBytes(_ a: UnsafeRawBufferPointer, _ s: String) -> Int {
+    var s = s
+    return s.withUTF8 { compareBytes(a, UnsafeRawBufferPointer($0)) }
+}
+
+@inline(__always)
+func equalBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
 }
 
 @inline(__always)
