@@ -1,39 +1,50 @@
 /// A growable byte buffer in raw storage, for hot loops where an array's copy-on-write
 /// checks and reference counting would cost more than the work.
 public final class ByteBuffer: @unchecked Sendable {
-    public private(set) var base: UnsafeMutablePointer<UInt8>
-    public private(set) var count = 0
-    private var capacity: Int
+    // Stored as internal, read through public accessors: other modules' hot loops inline
+    // the appends, and only this file changes the storage.
+    @usableFromInline var storage: UnsafeMutablePointer<UInt8>
+    @usableFromInline var used = 0
+    @usableFromInline var capacity: Int
+
+    /// The first byte; valid until the buffer next grows.
+    @inlinable public var base: UnsafeMutablePointer<UInt8> { storage }
+    /// Bytes held.
+    @inlinable public var count: Int { used }
 
     public init(capacity: Int = 256) {
         self.capacity = max(16, capacity)
-        base = .allocate(capacity: self.capacity)
+        storage = .allocate(capacity: self.capacity)
     }
 
-    deinit { base.deallocate() }
+    deinit { storage.deallocate() }
 
-    @inline(__always) private func reserve(_ extra: Int) {
-        if count + extra <= capacity { return }
+    @inlinable @inline(__always) func reserve(_ extra: Int) {
+        if used + extra <= capacity { return }
+        grow(extra)
+    }
+
+    @usableFromInline func grow(_ extra: Int) {
         var cap = capacity * 2
-        while cap < count + extra { cap *= 2 }
+        while cap < used + extra { cap *= 2 }
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
-        bigger.update(from: base, count: count)
-        base.deallocate()
-        base = bigger
+        bigger.update(from: storage, count: used)
+        storage.deallocate()
+        storage = bigger
         capacity = cap
     }
 
-    @inline(__always) public func append(_ byte: UInt8) {
+    @inlinable @inline(__always) public func append(_ byte: UInt8) {
         reserve(1)
-        base[count] = byte
-        count += 1
+        storage[used] = byte
+        used += 1
     }
 
-    @inline(__always) public func append(contentsOf p: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always) public func append(contentsOf p: UnsafeRawBufferPointer) {
         guard p.count > 0 else { return }
         reserve(p.count)
-        (base + count).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count)
-        count += p.count
+        (storage + used).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count)
+        used += p.count
     }
 
     @inline(__always) public func append<S: Sequence>(contentsOf s: S) where S.Element == UInt8 {
@@ -41,10 +52,10 @@ public final class ByteBuffer: @unchecked Sendable {
         if done == nil { for b in s { append(b) } }
     }
 
-    @inline(__always) public func removeAll(keepingCapacity: Bool = true) { count = 0 }
+    @inlinable @inline(__always) public func removeAll(keepingCapacity: Bool = true) { used = 0 }
 
     /// The bytes; valid until the buffer is next changed.
-    @inline(__always) public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    @inlinable @inline(__always) public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: used) }
 
     @inline(__always) public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(bytes)

@@ -5,13 +5,13 @@
 public final class StringPool: @unchecked Sendable {
     // Raw storage, so that a string's bytes stay at one address until the pool grows:
     // writers can hand them to SQLite without copying.
-    private let storage: ByteBuffer
-    private var ends: [Int] = []
+    @usableFromInline let storage: ByteBuffer
+    @usableFromInline var ends: [Int] = []
     // Each slot packs the string's 32-bit hash with its id + 1 (0 = empty), so that a probe
     // costs one memory access before the bytes are compared; the slot index comes from the
     // same 32 bits, so growing the table never rereads the strings.
-    private var table: [UInt64]
-    private var mask: Int
+    @usableFromInline var table: [UInt64]
+    @usableFromInline var mask: Int
 
     public init(capacity: Int = 1024) {
         storage = ByteBuffer(capacity: max(64, capacity * 16))
@@ -23,15 +23,15 @@ public final class StringPool: @unchecked Sendable {
     }
 
     /// Number of distinct strings.
-    public var count: Int { ends.count }
+    @inlinable public var count: Int { ends.count }
 
     /// Bytes held, for memory reports.
     public var byteCount: Int { storage.count }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func slot(_ h32: UInt32, _ mask: Int) -> Int { Int(h32 &* 0x9E37_79B1) & mask }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(p.count)
         var i = 0
@@ -50,11 +50,11 @@ public final class StringPool: @unchecked Sendable {
         return h
     }
 
-    @inline(__always)
-    private func start(_ id: Int) -> Int { id == 0 ? 0 : ends[id - 1] }
+    @inlinable @inline(__always)
+    func start(_ id: Int) -> Int { id == 0 ? 0 : ends[id - 1] }
 
-    @inline(__always)
-    private func equals(_ id: Int, _ p: UnsafeRawBufferPointer) -> Bool {
+    @inlinable @inline(__always)
+    func equals(_ id: Int, _ p: UnsafeRawBufferPointer) -> Bool {
         let s = start(id), e = ends[id]
         guard e - s == p.count else { return false }
         if p.count == 0 { return true }
@@ -62,7 +62,7 @@ public final class StringPool: @unchecked Sendable {
     }
 
     /// The id of these bytes, adding them when new.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func intern(_ p: UnsafeRawBufferPointer) -> Int32 {
         let h32 = UInt32(truncatingIfNeeded: StringPool.hash(p) >> 32)
         var slot = StringPool.slot(h32, mask)
@@ -90,7 +90,7 @@ public final class StringPool: @unchecked Sendable {
     }
 
     /// The id of these bytes, or nil when they were never interned.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func find(_ p: UnsafeRawBufferPointer) -> Int32? {
         let h32 = UInt32(truncatingIfNeeded: StringPool.hash(p) >> 32)
         var slot = StringPool.slot(h32, mask)
@@ -110,7 +110,7 @@ public final class StringPool: @unchecked Sendable {
         return s.withUTF8 { find(UnsafeRawBufferPointer($0)) }
     }
 
-    private func grow() {
+    @usableFromInline func grow() {
         let cap = table.count * 2
         var t = [UInt64](repeating: 0, count: cap)
         let m = cap - 1
@@ -124,13 +124,13 @@ public final class StringPool: @unchecked Sendable {
     }
 
     /// Calls `body` with the bytes of string `id`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func withBytes<R>(_ id: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(bytes(id))
     }
 
     /// The bytes of string `id`; valid until the next `intern` that adds a string.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func bytes(_ id: Int32) -> UnsafeRawBufferPointer {
         let s = start(Int(id)), e = ends[Int(id)]
         return UnsafeRawBufferPointer(start: storage.base + s, count: e - s)
@@ -142,7 +142,7 @@ public final class StringPool: @unchecked Sendable {
     }
 
     /// Byte-order comparison of two interned strings: negative, zero or positive.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func compare(_ a: Int32, _ b: Int32) -> Int {
         if a == b { return 0 }
         let sa = start(Int(a)), ea = ends[Int(a)], sb = start(Int(b)), eb = ends[Int(b)]

@@ -85,7 +85,7 @@ public enum Timestamp {
     /// Parses nexus's canonical stored form `YYYY-MM-DD HH:MM:SS` quickly, falling back to
     /// `parse` for anything else; `days` remembers the last date, since the engine reads
     /// millions of values of few dates.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func parseStored(_ b: UnsafeRawBufferPointer, days cache: inout DayCache) -> Int64? {
         guard b.count == 19 else { return parse(b) }
         @inline(__always) func d(_ k: Int) -> Int { Int(b[k]) &- 48 }
@@ -108,8 +108,8 @@ public enum Timestamp {
 
     /// The last date `parseStored` converted to days.
     public struct DayCache: Sendable {
-        var ymd = -1
-        var days = 0
+        @usableFromInline var ymd = -1
+        @usableFromInline var days = 0
         public init() {}
     }
 
@@ -207,7 +207,7 @@ public enum Timestamp {
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    @usableFromInline static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -216,7 +216,7 @@ public enum Timestamp {
     }
 
     // Howard Hinnant's civil calendar algorithms.
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    @usableFromInline static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

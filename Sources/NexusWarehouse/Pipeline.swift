@@ -63,20 +63,21 @@ public final class RowBatch: @unchecked Sendable {
 
 /// One row of a batch, read on the consuming thread; same accessors as a cursor.
 public struct BatchRow {
-    let tags: UnsafeMutablePointer<UInt8>
-    let words: UnsafeMutablePointer<Int64>
-    let lengths: UnsafeMutablePointer<Int32>
-    let bytes: UnsafeMutablePointer<UInt8>
+    // Inlinable: the engine (another module) reads tens of millions of cells through these.
+    @usableFromInline let tags: UnsafeMutablePointer<UInt8>
+    @usableFromInline let words: UnsafeMutablePointer<Int64>
+    @usableFromInline let lengths: UnsafeMutablePointer<Int32>
+    @usableFromInline let bytes: UnsafeMutablePointer<UInt8>
 
     init(batch: RowBatch, base: Int) {
         tags = batch.tags + base; words = batch.words + base; lengths = batch.lengths + base; bytes = batch.data
     }
 
-    @inline(__always) func text(_ i: Int) -> UnsafeRawBufferPointer {
+    @inlinable @inline(__always) func text(_ i: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: bytes + Int(words[i]), count: Int(lengths[i]))
     }
 
-    @inline(__always) public func isNull(_ i: Int) -> Bool { tags[i] == 0 }
+    @inlinable @inline(__always) public func isNull(_ i: Int) -> Bool { tags[i] == 0 }
     @inline(__always) public func int64(_ i: Int) -> Int64 {
         switch tags[i] {
         case 1: return words[i]
@@ -85,11 +86,11 @@ public struct BatchRow {
         default: return 0
         }
     }
-    @inline(__always) public func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    @inlinable @inline(__always) public func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(bytes(i))
     }
     /// The value as text bytes (numbers rendered as text); empty for NULL. Valid while the row is current.
-    @inline(__always) public func bytes(_ i: Int) -> UnsafeRawBufferPointer {
+    @inlinable @inline(__always) public func bytes(_ i: Int) -> UnsafeRawBufferPointer {
         tags[i] == 3 ? text(i) : UnsafeRawBufferPointer(start: nil, count: 0)
     }
     public func string(_ i: Int) -> String? {
