@@ -79,9 +79,10 @@ public struct Exporter {
 
     static func isCanonicalTimestamp(_ s: String) -> Bool { Timestamp.parseCanonical(s) != nil }
 
+    /// A JSON object or array, by the same parser the sync payloads use.
     static func isJSONContainer(_ s: String) -> Bool {
         guard let f = s.first, f == "{" || f == "[" else { return false }
-        return (try? JSONSerialization.jsonObject(with: Data(s.utf8))) != nil
+        return (try? JSONValue.parse(s)) != nil
     }
 
     static func iso(_ s: String) -> String { Timestamp.parse(s).map(Timestamp.formatISO) ?? s }

@@ -47,6 +47,14 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
 
     deinit { sqlite3_close_v2(db) }
 
+    /// SQLite sorts in memory here (`temp_store=MEMORY`, for the build's many small sorts);
+    /// a sort of tens of millions of rows spills to temporary files instead.
+    public func withSortsOnDisk<R>(_ body: () throws -> R) throws -> R {
+        try execute("PRAGMA temp_store=FILE")
+        defer { try? execute("PRAGMA temp_store=MEMORY") }
+        return try body()
+    }
+
     var lastError: String { String(cString: sqlite3_errmsg(db)) }
 
     func fail(_ sql: String) -> NexusError {

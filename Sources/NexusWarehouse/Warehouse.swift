@@ -34,4 +34,11 @@ public protocol Warehouse: AnyObject {
     func transaction<R>(_ body: () throws -> R) throws -> R
     /// Runs one parameterised statement (`?` placeholders) once per row of `rows`, prepared once.
     func executeMany(_ sql: String, _ rows: [[SQLValue]]) throws
+    /// Runs `body`, whose statements sort more rows than fit in memory, with sort space on disk.
+    func withSortsOnDisk<R>(_ body: () throws -> R) throws -> R
+}
+
+extension Warehouse {
+    /// A server warehouse manages its own sort space.
+    public func withSortsOnDisk<R>(_ body: () throws -> R) throws -> R { try body() }
 }

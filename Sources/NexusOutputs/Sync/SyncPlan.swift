@@ -112,10 +112,12 @@ public struct SyncState {
     /// one sorted upsert (the latest acknowledgement of a key wins), then the deletions that
     /// no later acknowledgement of the same key undid.
     public func merge() throws {
-        // The sort spills to temporary files instead of memory, so a merge of tens of
-        // millions of acknowledgements needs no more memory than one of thousands.
-        try warehouse.execute("PRAGMA temp_store=FILE")
-        defer { try? warehouse.execute("PRAGMA temp_store=MEMORY") }
+        // The sort spills to disk instead of memory, so a merge of tens of millions of
+        // acknowledgements needs no more memory than one of thousands.
+        try warehouse.withSortsOnDisk { try mergeLog() }
+    }
+
+    private func mergeLog() throws {
         try warehouse.transaction {
             let from = try mergedUpTo()
             let r = try warehouse.query("SELECT max(log_id) FROM \(SyncState.logTable)")
