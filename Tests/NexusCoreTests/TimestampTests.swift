@@ -85,6 +85,15 @@ struct NexusIDTests {
         }
     }
 
+    /// The sync state stores this prefix: it must stay the digest's first 8 bytes, big-endian.
+    @Test func md5PrefixIsTheDigestsFirstEightBytes() {
+        for input in ["", "abc", "user:P1|{\"email\":\"a@x.test\"}"] {
+            let (hex, prefix) = Array(input.utf8).withUnsafeBytes { NexusID.md5HexAndPrefix($0) }
+            #expect(hex == NexusID.md5Hex(input))
+            #expect(prefix == UInt64(hex.prefix(16), radix: 16))
+        }
+    }
+
     @Test func nullPartsAreSpelledLikeDbtUtils() {
         #expect(NexusID.make("event", [nil, "x"]) == "evt_" + NexusID.md5Hex("_dbt_utils_surrogate_key_null_-x"))
     }
