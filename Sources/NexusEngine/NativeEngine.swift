@@ -166,8 +166,9 @@ public final class NativeEngine: NexusEngine {
         }
     }
 
+    /// The root of `x0`'s component, halving the path on the way (union–find).
     @inline(__always)
-    func find(_ x0: Int32) -> Int32 {
+    static func root(_ x0: Int32, _ parent: inout [Int32]) -> Int32 {
         var x = x0
         while true {
             let p = parent[Int(x)]
@@ -215,18 +216,8 @@ public final class NativeEngine: NexusEngine {
             self.eventOccurred = eventOccurred; self.edgeFirstNode = edgeFirstNode; self.watermark = watermark
             self.occNode = occNode; self.occEvent = occEvent; self.occRole = occRole; self.occHasEdge = occHasEdge
         }
-        @inline(__always) func find(_ x0: Int32) -> Int32 {
-            var x = x0
-            while true {
-                let p = parent[Int(x)]
-                if p == x { return x }
-                let gp = parent[Int(p)]
-                parent[Int(x)] = gp
-                x = gp
-            }
-        }
         @inline(__always) func union(_ a: Int32, _ b: Int32) {
-            var ra = find(a), rb = find(b)
+            var ra = NativeEngine.root(a, &parent), rb = NativeEngine.root(b, &parent)
             if ra == rb { return }
             if size[Int(ra)] < size[Int(rb)] { swap(&ra, &rb) }
             parent[Int(rb)] = ra
@@ -323,7 +314,7 @@ public final class NativeEngine: NexusEngine {
         entityOfNode = [Int32](repeating: -1, count: n)
         var entityOfRoot = [Int32](repeating: -1, count: n)
         for i in 0..<n {
-            let r = Int(find(Int32(i)))
+            let r = Int(NativeEngine.root(Int32(i), &parent))
             var e = entityOfRoot[r]
             if e < 0 {
                 e = Int32(entityRep.count)
