@@ -118,7 +118,12 @@ public enum MD5 {
     /// Writes the 32 lowercase hex digits of the digest of `input` at `out`.
     @inline(__always)
     public static func hex(_ input: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) {
-        let s = digest(input)
+        hex(digest: digest(input), into: out)
+    }
+
+    /// Writes the 32 lowercase hex digits of a digest at `out`.
+    @inline(__always)
+    public static func hex(digest s: (UInt32, UInt32, UInt32, UInt32), into out: UnsafeMutablePointer<UInt8>) {
         put(s.0, out); put(s.1, out + 8); put(s.2, out + 16); put(s.3, out + 24)
     }
 

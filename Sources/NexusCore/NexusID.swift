@@ -48,20 +48,9 @@ public enum NexusID {
     public static func md5HexAndPrefix(_ bytes: UnsafeRawBufferPointer) -> (hex: String, prefix: UInt64) {
         let digest = MD5.digest(bytes)
         let hex = String(unsafeUninitializedCapacity: 32) { out in
-            MD5.put(digest.0, out.baseAddress!); MD5.put(digest.1, out.baseAddress! + 8)
-            MD5.put(digest.2, out.baseAddress! + 16); MD5.put(digest.3, out.baseAddress! + 24)
+            MD5.hex(digest: digest, into: out.baseAddress!)
             return 32
         }
         return (hex, MD5.prefix64(digest))
-    }
-
-    /// Appends `prefix_` + md5 hex of `input` to `out`; the allocation-free path for the engine.
-    @inline(__always)
-    public static func append(prefix: [UInt8], md5Of input: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        out.append(contentsOf: prefix)
-        out.append(95)
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: 32))
-        out.withUnsafeMutableBufferPointer { MD5.hex(input, into: $0.baseAddress! + start) }
     }
 }

@@ -53,8 +53,8 @@ public final class NativeEngine: NexusEngine {
     var etypes: [String] = []
     var etypePool = StringPool(capacity: 16)
 
-    final class Scratch { let bytes = ByteBuffer() }
-    let scratch = Scratch()
+    /// Where node keys are assembled for lookups.
+    let keyBuffer = ByteBuffer()
 
     public func run(_ context: EngineContext, warehouse: any Warehouse) throws {
         // The native engine reads and writes SQLite's own cursors and statements; warehouses
@@ -190,8 +190,7 @@ public final class NativeEngine: NexusEngine {
         if row.isNull(i) { return nil }
         let b = row.bytes(i)
         // Rows of one type come in runs: compare with the last type found first.
-        let last = etypePool.bytes(lastEType)
-        if b.count == last.count, b.count == 0 || memcmp(b.baseAddress!, last.baseAddress!, b.count) == 0 { return Int(lastEType) }
+        if equalBytes(b, etypePool.bytes(lastEType)) { return Int(lastEType) }
         guard let t = etypePool.find(b) else { return nil }
         lastEType = t
         return Int(t)
@@ -205,7 +204,7 @@ public final class NativeEngine: NexusEngine {
         rowsRead = 0
         // The hot loop works on locals (moved out of the engine and back), so that no access
         // to the engine's state costs a reference count or a uniqueness check on `self`.
-        let nodes = self.nodes, events = self.events, roles = self.roles, key = self.scratch.bytes
+        let nodes = self.nodes, events = self.events, roles = self.roles, key = self.keyBuffer
         var nodeEType = take(&self.nodeEType), parent = take(&self.parent), size = take(&self.size)
         var nodeMinOccurred = take(&self.nodeMinOccurred), nodeBestEdge = take(&self.nodeBestEdge), nodeBestEvent = take(&self.nodeBestEvent)
         var eventOccurred = take(&self.eventOccurred), edgeFirstNode = take(&self.edgeFirstNode), watermark = take(&self.watermark)
@@ -378,8 +377,7 @@ public final class NativeEngine: NexusEngine {
         let nodes = self.nodes, entityIDs = self.entityIDs, events = self.events
         let nodeEType = self.nodeEType, entityOfNode = self.entityOfNode, nodeBestEvent = self.nodeBestEvent
         let reason = Array("full_resolution".utf8)
-        var stamp = [UInt8](repeating: 0, count: 32)
-        let stampLength = watermark[etype] == NativeEngine.missing ? 0 : Timestamp.write(watermark[etype], into: &stamp)
+        let stamps = TimestampWriter()
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for n in 0..<nodes.count where Int(nodeEType[n]) == etype {
@@ -391,15 +389,14 @@ public final class NativeEngine: NexusEngine {
                     let valueBytes = UnsafeRawBufferPointer(rebasing: key[(k + 1)...])
                     ins.bind(0, bytes: ids.make(entityIDs.bytes(e), typeBytes, valueBytes))
                     ins.bind(1, bytes: entityIDs.bytes(e))
-                    let best = nodeBestEvent[n]
-                    if best < 0 { ins.bindNull(2) } else { ins.bind(2, bytes: events.bytes(best)) }
+                    bindPooled(ins, 2, events, nodeBestEvent[n])
                     ins.bind(3, bytes: typeBytes)
                     ins.bind(4, bytes: valueBytes)
                     ins.bind(5, Int64(0))
                     ins.bind(6, Int64(1))
                     reason.withUnsafeBytes { ins.bind(7, bytes: $0) }
                     ins.bindNull(8)
-                    if stampLength == 0 { ins.bindNull(9) } else { stamp.withUnsafeBytes { ins.bind(9, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<stampLength])) } }
+                    stamps.bind(ins, 9, watermark[etype])
                     try ins.insertRow()
                     rows += 1
                 }
@@ -443,7 +440,7 @@ public final class NativeEngine: NexusEngine {
         var dropped: [String: Int] = [:]
         var unknownTypes = 0
         rowsRead = 0
-        let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.scratch.bytes
+        let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.keyBuffer
         var lastNode: Int32 = -1
         try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
             rowsRead += 1
@@ -652,7 +649,7 @@ public final class NativeEngine: NexusEngine {
                     ins.bind(1, bytes: etypePool.bytes(Int32(entityEType[Int(e)])))
                     ins.bind(2, bytes: events.bytes(ev))
                     ins.bind(3, bytes: entityIDs.bytes(e))
-                    if role < 0 { ins.bindNull(4) } else { ins.bind(4, bytes: roles.bytes(role)) }
+                    bindPooled(ins, 4, roles, role)
                     stamps.bind(ins, 5, eventOccurred[Int(ev)])
                     try ins.insertRow()
                     rows += 1
@@ -736,7 +733,7 @@ public final class NativeEngine: NexusEngine {
         var groups: [RelationshipKey: Int] = [:]
         var rels: [Relationship] = []
         var unresolved = 0
-        let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.scratch.bytes
+        let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.keyBuffer
         func resolve(_ row: BatchRow, value: Int, type: Int, etype: Int) -> Int32? {
             guard let et = etypeIndex(row, etype), !row.isNull(value), !row.isNull(type) else { return nil }
             NativeEngine.nodeKey(key, et, row, type: type, value: value)
@@ -817,24 +814,21 @@ public final class NativeEngine: NexusEngine {
         let stamps = TimestampWriter(), stamps2 = TimestampWriter(), processed = TimestampWriter()
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
-                @inline(__always) func bindLabel(_ i: Int, _ id: Int32) {
-                    if id < 0 { ins.bindNull(i) } else { ins.bind(i, bytes: labels.bytes(id)) }
-                }
                 for (key, g) in keys {
                     let r = rels[g]
                     ins.bind(0, bytes: ids.make(entityIDs, key.a, entityIDs, key.b, relTypes, key.type))
                     ins.bind(1, bytes: entityIDs.bytes(key.a))
-                    bindLabel(2, r.aType)
-                    bindLabel(3, r.aRole)
+                    bindPooled(ins, 2, labels, r.aType)
+                    bindPooled(ins, 3, labels, r.aRole)
                     ins.bind(4, bytes: entityIDs.bytes(key.b))
-                    bindLabel(5, r.bType)
-                    bindLabel(6, r.bRole)
+                    bindPooled(ins, 5, labels, r.bType)
+                    bindPooled(ins, 6, labels, r.bRole)
                     ins.bind(7, bytes: relTypes.bytes(key.type))
-                    bindLabel(8, r.direction)
+                    bindPooled(ins, 8, labels, r.direction)
                     if let a = r.isActive { ins.bind(9, a) } else { ins.bindNull(9) }
                     stamps.bind(ins, 10, r.minKnown)
                     stamps2.bind(ins, 11, r.maxKnown)
-                    bindLabel(12, r.firstSource)
+                    bindPooled(ins, 12, labels, r.firstSource)
                     processed.bind(ins, 13, context.processedAt)
                     stamps2.bind(ins, 14, r.maxKnown)
                     stamps.bind(ins, 15, r.minKnown)
@@ -844,6 +838,12 @@ public final class NativeEngine: NexusEngine {
         }
         return keys.count
     }
+}
+
+/// Binds pooled string `id`, or NULL for a negative id.
+@inline(__always)
+func bindPooled(_ ins: BatchSink, _ i: Int, _ pool: StringPool, _ id: Int32) {
+    if id < 0 { ins.bindNull(i) } else { ins.bind(i, bytes: pool.bytes(id)) }
 }
 
 @inline(__always)

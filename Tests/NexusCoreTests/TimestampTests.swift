@@ -79,9 +79,10 @@ struct NexusIDTests {
         for (n, digest) in expected {
             let bytes = (0..<n).map { UInt8(($0 * 7 + 3) % 256) }
             #expect(bytes.withUnsafeBytes { NexusID.md5Hex($0) } == digest, "length \(n)")
-            var appended: [UInt8] = []
-            bytes.withUnsafeBytes { NexusID.append(prefix: Array("x".utf8), md5Of: $0, to: &appended) }
-            #expect(String(decoding: appended, as: UTF8.self) == "x_" + digest)
+            // The allocation-free path the engine's ids take: hex written into a caller's buffer.
+            var out = [UInt8](repeating: 0, count: 32)
+            out.withUnsafeMutableBufferPointer { o in bytes.withUnsafeBytes { MD5.hex($0, into: o.baseAddress!) } }
+            #expect(String(decoding: out, as: UTF8.self) == digest)
         }
     }
 
