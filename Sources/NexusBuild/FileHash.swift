@@ -34,4 +34,23 @@ enum FileHash {
         func hex(_ v: UInt64) -> String { let s = String(v, radix: 16); return String(repeating: "0", count: 16 - s.count) + s }
         return hex(a) + hex(b)
     }
+
+    /// `hash(path:)` on another thread; `wait()` gives its result.
+    final class Job: @unchecked Sendable {
+        // Written once on the worker; read only after `done` is signalled.
+        private var result: Result<String, any Error>?
+        private let done = DispatchSemaphore(value: 0)
+
+        init(path: String) {
+            DispatchQueue.global().async { [self] in
+                result = Result { try FileHash.hash(path: path) }
+                done.signal()
+            }
+        }
+
+        func wait() throws -> String {
+            done.wait()
+            return try result!.get()
+        }
+    }
 }

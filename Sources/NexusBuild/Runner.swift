@@ -233,9 +233,17 @@ public final class Runner {
                 return state.hash + "|" + types
             }
         }
-        if state.hash.isEmpty { state.hash = try FileHash.hash(path: seed.absolutePath) }
-        let r = try SeedLoader.load(file: seed.absolutePath, displayPath: seed.file, table: stage(seed.name),
+        // The load is bound by SQLite's thread and leaves part of a core idle: hash meanwhile.
+        let hashing = state.hash.isEmpty ? FileHash.Job(path: seed.absolutePath) : nil
+        let r: SeedLoader.Result
+        do {
+            r = try SeedLoader.load(file: seed.absolutePath, displayPath: seed.file, table: stage(seed.name),
                                     warehouse: warehouse, overrides: seed.config.columnTypes)
+        } catch {
+            _ = try? hashing?.wait()
+            throw error
+        }
+        if let hashing { state.hash = try hashing.wait() }
         staged.insert(seed.name)
         seedStates.append((seed, state))
         record(StepResult(kind: "seed", name: seed.name, rows: r.rows, seconds: now() - t0, note: nil))

@@ -106,6 +106,22 @@ public enum Timestamp {
         return (Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)) * 1_000_000
     }
 
+    /// True when `b` is already the canonical form of a whole second (`YYYY-MM-DD HH:MM:SS`, a
+    /// real date, no leap second): then `parse` followed by `write` gives back the same bytes,
+    /// so a loader can store them as they are.
+    @inlinable @inline(__always)
+    public static func isCanonicalSecond(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard b.count == 19 else { return false }
+        @inline(__always) func d(_ k: Int) -> Int { Int(b[k]) &- 48 }
+        @inline(__always) func bad(_ k: Int) -> UInt { UInt(bitPattern: d(k)) > 9 ? 1 : 0 }
+        let misfits = bad(0) | bad(1) | bad(2) | bad(3) | bad(5) | bad(6) | bad(8) | bad(9)
+            | bad(11) | bad(12) | bad(14) | bad(15) | bad(17) | bad(18)
+        guard misfits == 0, b[4] == 45, b[7] == 45, b[10] == 32, b[13] == 58, b[16] == 58 else { return false }
+        let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), month = d(5) * 10 + d(6), day = d(8) * 10 + d(9)
+        return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(month: month, year: year)
+            && d(11) * 10 + d(12) <= 23 && d(14) <= 5 && d(17) <= 5
+    }
+
     /// The last date `parseStored` converted to days.
     public struct DayCache: Sendable {
         @usableFromInline var ymd = -1

@@ -28,6 +28,34 @@ struct TimestampTests {
         #expect(Timestamp.formatMillis(1_714_566_600_123_000) == "2024-05-01 12:30:00.123")
     }
 
+    /// The seed loader stores a value as it is when `isCanonicalSecond` says so; that must be
+    /// exactly when parsing and rewriting it gives back the same 19 bytes.
+    @Test func canonicalSecondsAreExactlyThoseThatRewriteToThemselves() {
+        func check(_ s: String) {
+            var s = s
+            let fast = s.withUTF8 { Timestamp.isCanonicalSecond(UnsafeRawBufferPointer($0)) }
+            let slow = s.utf8.count == 19 && Timestamp.parse(s).map(Timestamp.format) == s
+            #expect(fast == slow, "\(s)")
+        }
+        for s in ["2025-01-15 10:30:00", "2024-02-29 23:59:59", "2023-02-29 00:00:00", "2025-01-15 23:59:60",
+                  "2025-01-15 24:00:00", "2025-01-15 10:60:00", "2025-13-01 00:00:00", "2025-00-10 00:00:00",
+                  "2025-01-00 00:00:00", "2025-01-15T10:30:00", "2025-01-15 10:30:0Z", "0000-01-01 00:00:00",
+                  "9999-12-31 23:59:59", "2100-02-29 00:00:00", "2000-02-29 00:00:00", " 2025-01-15 10:30:0"] {
+            check(s)
+        }
+        // Random strings over the characters these forms use, biased towards valid shapes.
+        var rng = SplitMix(seed: 42)
+        let digits = Array("0123456789"), seps = Array("-: T")
+        for _ in 0..<20_000 {
+            var chars = Array("2024-02-29 23:59:59")
+            for k in 0..<chars.count where rng.next() % 3 == 0 {
+                chars[k] = (k == 4 || k == 7 || k == 10 || k == 13 || k == 16) && rng.next() % 4 != 0
+                    ? seps[Int(rng.next() % UInt64(seps.count))] : digits[Int(rng.next() % 10)]
+            }
+            check(String(chars))
+        }
+    }
+
     @Test func canonicalTextSortsLikeTime() throws {
         let inputs = ["2025-01-15 10:30:00.5", "2025-01-15 10:30:00", "2025-01-15 10:30:00.123", "2025-01-14 23:59:59.999999"]
         let micros = try inputs.map { try #require(Timestamp.parse($0)) }
@@ -120,5 +148,18 @@ struct StringPoolTests {
         #expect(pool.compare(ab, b) < 0)
         #expect(pool.compare(upper, a) < 0) // 'B' (0x42) sorts before 'a' (0x61)
         #expect(pool.compare(b, b) == 0)
+    }
+}
+
+/// A small deterministic generator for property tests.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -11,11 +11,14 @@ func tempDir() -> String {
 }
 
 struct CSVReaderTests {
-    func records(_ text: String) throws -> [[String?]] {
-        let dir = tempDir()
-        let p = dir + "/x.csv"
+    func reader(_ text: String, bufferSize: Int = 1 << 20) throws -> CSVReader {
+        let p = tempDir() + "/x.csv"
         try text.write(toFile: p, atomically: true, encoding: .utf8)
-        let r = try CSVReader(path: p)
+        return try CSVReader(path: p, bufferSize: bufferSize)
+    }
+
+    func records(_ text: String, bufferSize: Int = 1 << 20) throws -> [[String?]] {
+        let r = try reader(text, bufferSize: bufferSize)
         var out: [[String?]] = []
         while try r.next() { out.append((0..<r.fieldCount).map { r.string($0) }) }
         return out
@@ -27,13 +30,52 @@ struct CSVReaderTests {
     }
 
     @Test func lineNumbersCountPhysicalLines() throws {
-        let dir = tempDir()
-        let p = dir + "/x.csv"
-        try "a,b\n1,\"two\nlines\"\n3,4\n".write(toFile: p, atomically: true, encoding: .utf8)
-        let r = try CSVReader(path: p)
+        let r = try reader("a,b\n1,\"two\nlines\"\n3,4\n")
         var lines: [Int] = []
         while try r.next() { lines.append(r.line) }
         #expect(lines == [1, 2, 4])
+    }
+
+    /// Records straddle every refill when the read buffer starts at a few bytes; each buffer
+    /// size must read the same records as the expected ones, byte for byte.
+    @Test func tinyBuffersReadTheSameRecords() throws {
+        var state: UInt64 = 7
+        func rand(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let pieces = ["a", "bc", "12", "é", "x y", ""]
+        var text = "\u{FEFF}"
+        var expected: [[String?]] = []
+        for _ in 0..<400 {
+            var row: [String?] = []
+            var line: [String] = []
+            for _ in 0..<(1 + rand(4)) {
+                switch rand(5) {
+                case 0: row.append(nil); line.append("")
+                case 1:
+                    let v = pieces[rand(pieces.count)] + ",\"" + pieces[rand(pieces.count)] + "\n" + pieces[rand(pieces.count)]
+                    row.append(v); line.append("\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"")
+                case 2: row.append(""); line.append("\"\"")
+                default:
+                    let v = pieces[rand(pieces.count - 1)] + pieces[rand(pieces.count)]
+                    row.append(v); line.append(v)
+                }
+            }
+            if row == [nil] { continue }  // a lone empty field is a blank line, which is skipped
+            expected.append(row)
+            text += line.joined(separator: ",") + ["\n", "\r\n", "\n\n"][rand(3)]
+        }
+        for size in [4, 5, 7, 16, 31, 1 << 20] {
+            #expect(try records(text, bufferSize: size) == expected, "buffer \(size)")
+        }
+    }
+
+    @Test func recordIsASCIISeesEveryByteOfTheRecord() throws {
+        let r = try reader("a,b\n1,\"é\"\n2,3\n")
+        var flags: [Bool] = []
+        while try r.next() { flags.append(r.recordIsASCII) }
+        #expect(flags == [true, false, true])
     }
 
     @Test func recordsLargerThanTheBufferAreRead() throws {

@@ -13,7 +13,10 @@ import NexusCore
 public final class CSVReader {
     private let file: UnsafeMutablePointer<FILE>
     public let path: String
-    private var buf: [UInt8]
+    // Raw storage rather than an array: the parse loop touches every byte of every seed, and
+    // unquoted fields are handed out as pointers into it (no copy) until the next record.
+    private var buf: UnsafeMutablePointer<UInt8>
+    private var bufCapacity: Int
     private var pos = 0
     private var end = 0
     private var eof = false
@@ -22,29 +25,45 @@ public final class CSVReader {
 
     /// Line on which the current record starts (1-based).
     public private(set) var line = 0
-    // Field bytes of the current record, in storage that does not move while the record is
-    // current, so a loader can bind them to SQLite without copying.
+    /// Number of fields in the current record.
+    public private(set) var fieldCount = 0
+    // Quoted fields, unescaped; unquoted fields stay in `buf`. Both stay put while the
+    // record is current, so a loader can bind them to SQLite without copying.
     private let scratch = ByteBuffer(capacity: 1 << 16)
-    private var ends: [Int] = []
-    private var quotedFlags: [Bool] = []
+    private var starts: UnsafeMutablePointer<Int>   // offset in `buf`, or in `scratch` when quoted
+    private var lengths: UnsafeMutablePointer<Int>
+    private var quoted: UnsafeMutablePointer<Bool>
+    private var fieldCapacity = 64
+    private var recordStart = 0
+    private var recordEnd = 0
 
-    public init(path: String, displayPath: String? = nil) throws {
+    public convenience init(path: String, displayPath: String? = nil) throws {
+        try self.init(path: path, displayPath: displayPath, bufferSize: 1 << 20)
+    }
+
+    /// `bufferSize` is the starting read buffer (it grows to hold the longest record); tests
+    /// make it tiny so that records straddle every refill.
+    init(path: String, displayPath: String? = nil, bufferSize: Int) throws {
         guard let f = fopen(path, "rb") else {
             throw NexusError("csv", "cannot open file", at: SourceLocation(file: displayPath ?? path))
         }
         file = f
         self.path = displayPath ?? path
-        buf = [UInt8](repeating: 0, count: 1 << 20)
+        bufCapacity = max(4, bufferSize)
+        buf = .allocate(capacity: bufCapacity)
+        starts = .allocate(capacity: fieldCapacity)
+        lengths = .allocate(capacity: fieldCapacity)
+        quoted = .allocate(capacity: fieldCapacity)
     }
 
-    deinit { fclose(file) }
-
-    @inline(__always) private func append(_ c: UInt8) { scratch.append(c) }
-    @inline(__always) private func append(_ p: UnsafeBufferPointer<UInt8>) { scratch.append(contentsOf: UnsafeRawBufferPointer(p)) }
+    deinit {
+        fclose(file)
+        buf.deallocate(); starts.deallocate(); lengths.deallocate(); quoted.deallocate()
+    }
 
     /// True when every byte of the current record is ASCII (then it is valid UTF-8).
     public var recordIsASCII: Bool {
-        let p = scratch.base, n = scratch.count
+        let p = buf + recordStart, n = recordEnd - recordStart
         var i = 0
         while i + 8 <= n {
             if UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
@@ -54,16 +73,11 @@ public final class CSVReader {
         return true
     }
 
-    /// Number of fields in the current record.
-    public var fieldCount: Int { ends.count }
-
     /// True when field `i` was written in quotes.
-    public func isQuoted(_ i: Int) -> Bool { quotedFlags[i] }
+    public func isQuoted(_ i: Int) -> Bool { quoted[i] }
 
     /// True when field `i` is NULL (unquoted and empty).
-    @inline(__always) public func isNull(_ i: Int) -> Bool { !quotedFlags[i] && fieldLength(i) == 0 }
-
-    @inline(__always) func fieldLength(_ i: Int) -> Int { ends[i] - (i == 0 ? 0 : ends[i - 1]) }
+    @inline(__always) public func isNull(_ i: Int) -> Bool { lengths[i] == 0 && !quoted[i] }
 
     /// Calls `body` with the bytes of field `i`.
     @inline(__always)
@@ -74,8 +88,7 @@ public final class CSVReader {
     /// The bytes of field `i`; valid until the next call to `next()`.
     @inline(__always)
     public func field(_ i: Int) -> UnsafeRawBufferPointer {
-        let s = i == 0 ? 0 : ends[i - 1]
-        return UnsafeRawBufferPointer(start: scratch.base + s, count: ends[i] - s)
+        UnsafeRawBufferPointer(start: (quoted[i] ? scratch.base : buf) + starts[i], count: lengths[i])
     }
 
     /// Field `i` as a string, nil when NULL.
@@ -87,24 +100,25 @@ public final class CSVReader {
     private func fill() {
         if pos > 0 {
             let remaining = end - pos
-            if remaining > 0 {
-                buf.withUnsafeMutableBytes { p in
-                    _ = memmove(p.baseAddress!, p.baseAddress! + pos, remaining)
-                }
-            }
+            if remaining > 0 { memmove(buf, buf + pos, remaining) }
             end = remaining
             pos = 0
         }
-        if end == buf.count { buf.append(contentsOf: [UInt8](repeating: 0, count: buf.count)) }
-        let cap = buf.count - end
-        let got = buf.withUnsafeMutableBytes { p in fread(p.baseAddress! + end, 1, cap, file) }
+        if end == bufCapacity {
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: bufCapacity * 2)
+            bigger.update(from: buf, count: end)
+            buf.deallocate()
+            buf = bigger
+            bufCapacity *= 2
+        }
+        let got = fread(buf + end, 1, bufCapacity - end, file)
         if got == 0 { eof = true }
+        end += got
         if firstRead {
             firstRead = false
             // Skip a UTF-8 byte-order mark.
-            if got >= 3, buf[0] == 0xEF, buf[1] == 0xBB, buf[2] == 0xBF { pos = 3 }
+            if end >= 3, buf[0] == 0xEF, buf[1] == 0xBB, buf[2] == 0xBF { pos = 3 }
         }
-        end += got
     }
 
     private func error(_ message: String, line: Int) -> NexusError {
@@ -116,8 +130,7 @@ public final class CSVReader {
         while true {
             if pos >= end && !eof { fill() }
             if pos >= end && eof { return false }
-            let result = try parseRecord()
-            switch result {
+            switch try parseRecord() {
             case .needMore: fill()
             case .blank: continue
             case .record: return true
@@ -127,44 +140,58 @@ public final class CSVReader {
 
     private enum ParseResult { case needMore, blank, record }
 
+    @inline(__always) private func addField(_ start: Int, _ length: Int, quoted q: Bool) {
+        if fieldCount == fieldCapacity {
+            let cap = fieldCapacity * 2
+            let s = UnsafeMutablePointer<Int>.allocate(capacity: cap), l = UnsafeMutablePointer<Int>.allocate(capacity: cap)
+            let f = UnsafeMutablePointer<Bool>.allocate(capacity: cap)
+            s.update(from: starts, count: fieldCount); l.update(from: lengths, count: fieldCount); f.update(from: quoted, count: fieldCount)
+            starts.deallocate(); lengths.deallocate(); quoted.deallocate()
+            starts = s; lengths = l; quoted = f; fieldCapacity = cap
+        }
+        starts[fieldCount] = start; lengths[fieldCount] = length; quoted[fieldCount] = q
+        fieldCount += 1
+    }
+
     private func parseRecord() throws -> ParseResult {
         scratch.removeAll()
-        ends.removeAll(keepingCapacity: true)
-        quotedFlags.removeAll(keepingCapacity: true)
+        fieldCount = 0
         var lines = 0
         let startLine = nextLine
-        let r: (ParseResult, Int) = try buf.withUnsafeBufferPointer { b in
-            var i = pos
-            // A blank line is skipped.
-            if b[i] == 10 { return (.blank, i + 1) }
-            if b[i] == 13 {
-                if i + 1 < end { return (.blank, b[i + 1] == 10 ? i + 2 : i + 1) }
-                if eof { return (.blank, i + 1) }
-                return (.needMore, pos)
-            }
-            while true {
+        let b = buf, end = self.end, eof = self.eof
+        var i = pos
+        var result = ParseResult.record
+        // A blank line is skipped.
+        if b[i] == 10 {
+            i += 1; result = .blank
+        } else if b[i] == 13 {
+            guard i + 1 < end || eof else { return .needMore }
+            i += (i + 1 < end && b[i + 1] == 10) ? 2 : 1
+            result = .blank
+        } else {
+            fields: while true {
                 // At the start of a field.
                 if i < end && b[i] == 34 {
                     i += 1
+                    let fieldStart = scratch.count
                     while true {
                         guard i < end else {
                             if eof { throw error("unterminated quoted field", line: startLine) }
-                            return (.needMore, pos)
+                            return .needMore
                         }
                         if b[i] == 34 {
-                            guard i + 1 < end || eof else { return (.needMore, pos) }
-                            if i + 1 < end && b[i + 1] == 34 { append(34); i += 2; continue }
+                            guard i + 1 < end || eof else { return .needMore }
+                            if i + 1 < end && b[i + 1] == 34 { scratch.append(34); i += 2; continue }
                             i += 1
                             break
                         }
                         // Copy the run up to the next quote in one go.
                         var j = i
                         while j < end && b[j] != 34 { if b[j] == 10 { lines += 1 }; j += 1 }
-                        append(UnsafeBufferPointer(rebasing: b[i..<j]))
+                        scratch.append(contentsOf: UnsafeRawBufferPointer(start: b + i, count: j - i))
                         i = j
                     }
-                    ends.append(scratch.count)
-                    quotedFlags.append(true)
+                    addField(fieldStart, scratch.count - fieldStart, quoted: true)
                     if i < end, b[i] != 44, b[i] != 10, b[i] != 13 {
                         throw error("unexpected character after a closing quote", line: startLine + lines)
                     }
@@ -175,29 +202,29 @@ public final class CSVReader {
                         if c == 44 || c == 10 || c == 13 { break }
                         i += 1
                     }
-                    if i >= end && !eof { return (.needMore, pos) }
-                    append(UnsafeBufferPointer(rebasing: b[s..<i]))
-                    ends.append(scratch.count)
-                    quotedFlags.append(false)
+                    if i >= end && !eof { return .needMore }
+                    addField(s, i - s, quoted: false)
                 }
                 // After a field.
                 if i >= end {
-                    if !eof { return (.needMore, pos) }
-                    return (.record, i)
+                    if !eof { return .needMore }
+                    recordEnd = i
+                    break fields
                 }
                 let c = b[i]
                 if c == 44 { i += 1; continue }
-                if c == 10 { return (.record, i + 1) }
+                recordEnd = i
+                if c == 10 { i += 1; break fields }
                 // CR or CRLF
-                if i + 1 >= end && !eof { return (.needMore, pos) }
-                if i + 1 < end && b[i + 1] == 10 { return (.record, i + 2) }
-                return (.record, i + 1)
+                if i + 1 >= end && !eof { return .needMore }
+                i += (i + 1 < end && b[i + 1] == 10) ? 2 : 1
+                break fields
             }
         }
-        if r.0 == .needMore { return .needMore }
-        pos = r.1
+        recordStart = pos
+        pos = i
         line = startLine
         nextLine = startLine + lines + 1
-        return r.0
+        return result
     }
 }

@@ -174,6 +174,8 @@ public struct SeedLoader {
             guard b.count == 10, Timestamp.parse(b) != nil else { return false }
             w.bindStatic(i, bytes: b)
         case .timestamp:
+            // Most seeds already hold the canonical form; rewriting it would give the same bytes.
+            if Timestamp.isCanonicalSecond(b) { w.bindStatic(i, bytes: b); return true }
             guard let micros = Timestamp.parse(b) else { return false }
             let len = Timestamp.write(micros, into: buffer)
             w.bindStatic(i, bytes: UnsafeRawBufferPointer(start: buffer, count: len))
