@@ -530,7 +530,8 @@ public final class NativeEngine: NexusEngine {
         }
         // Indices beyond 2^24 need the full index; sort (key, index) pairs instead of packing.
         if keys.count < (1 << 24) {
-            keys.sort()
+            // The low 24 bits are each key's own position, ascending already.
+            RadixSort.sort(&keys, orderedLowBits: 24)
             t.order = keys.map { Int32($0 & 0xFFFFFF) }
         } else {
             t.order = (0..<Int32(keys.count)).sorted { a, b in
@@ -619,7 +620,7 @@ public final class NativeEngine: NexusEngine {
         }
         occNode = []; occHasEdge = []
         if canPack {
-            packed.sort()
+            RadixSort.sort(&packed)
         } else {
             triples.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1 != $1.1 ? $0.1 < $1.1 : $0.2 < $1.2) }
         }
