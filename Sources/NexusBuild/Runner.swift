@@ -238,7 +238,7 @@ public final class Runner {
         let r: SeedLoader.Result
         do {
             r = try SeedLoader.load(file: seed.absolutePath, displayPath: seed.file, table: stage(seed.name),
-                                    warehouse: warehouse, overrides: seed.config.columnTypes)
+                                        warehouse: warehouse, overrides: seed.config.columnTypes)
         } catch {
             _ = try? hashing?.wait()
             throw error
