@@ -57,8 +57,11 @@ public struct CoreTables {
         try union(kind: kind, inputs: inputs, processedAt: processedAt).sql
     }
 
-    public func union(kind: SourceContract.Kind, inputs: [SourceInput], processedAt: Int64?) throws -> (sql: String, converts: Bool) {
+    /// `plain` names the columns every input gives as they are (or as NULL, when it lacks
+    /// them): in those columns the relation's rows hold exactly the source rows' values.
+    public func union(kind: SourceContract.Kind, inputs: [SourceInput], processedAt: Int64?) throws -> (sql: String, converts: Bool, plain: Set<String>) {
         var converts = false
+        var plain = Set(kind.coreColumns.map(\.name))
         let d = warehouse.dialect
         let columns = kind.coreColumns
         var selects: [String] = []
@@ -70,11 +73,13 @@ public struct CoreTables {
             let exprs: [String] = columns.map { c in
                 let q = d.quote(c.name)
                 if c.name == "_processed_at" {
+                    plain.remove(c.name)
                     return "\(processedAt.map { d.literal(Timestamp.format($0)) } ?? "NULL") AS \(q)"
                 }
                 guard have.contains(c.name) else { return "NULL AS \(q)" }
                 let same = rawDeclared[c.name] == d.typeName(c.type).uppercased() && declared[c.name] == c.type
                 if same { return "\(q) AS \(q)" }
+                plain.remove(c.name)
                 switch c.type {
                 case .timestamp, .date:
                     converts = true
@@ -93,8 +98,8 @@ public struct CoreTables {
             selects.append(sql)
         }
         if selects.isEmpty {
-            return ("SELECT " + columns.map { "NULL AS \(d.quote($0.name))" }.joined(separator: ", ") + " WHERE 1 = 0", false)
+            return ("SELECT " + columns.map { "NULL AS \(d.quote($0.name))" }.joined(separator: ", ") + " WHERE 1 = 0", false, [])
         }
-        return (selects.joined(separator: "\nUNION ALL\n"), converts)
+        return (selects.joined(separator: "\nUNION ALL\n"), converts, plain)
     }
 }

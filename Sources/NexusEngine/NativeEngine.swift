@@ -56,40 +56,51 @@ public final class NativeEngine: NexusEngine {
     /// Where node keys are assembled for lookups.
     let keyBuffer = ByteBuffer()
 
+    /// Streams the rows of one core relation, in the engine's column order, into `body`.
+    public typealias RowSource = ((BatchRow) throws -> Void) throws -> Void
+
+    /// The columns the engine reads from each core relation, in the order it reads them.
+    public static let eventColumns = ["event_id", "occurred_at", "source"]
+    public static let identifierColumns = ["entity_type", "identifier_type", "identifier_value", "edge_id", "event_id", "role", "occurred_at", "_ingested_at"]
+    public static let traitColumns = ["entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "occurred_at", "_ingested_at", "entity_trait_id", "source"]
+
+    /// Inputs already read by `prefetch`, waiting for `run`.
+    var prefetched: Traits?
+
+    /// Reads the three core relations from `events`, `identifiers` and `traits` (in that
+    /// order) and resolves identities, ahead of `run`; `run` then only writes. The runner
+    /// uses it to take rows straight from the seed loader while the seeds load, instead of
+    /// reading them back from SQLite; it must feed exactly the rows the core views would give.
+    public func prefetch(_ context: EngineContext, events: RowSource, identifiers: RowSource, traits: RowSource) throws {
+        prefetched = nil
+        try begin(context)
+        prefetched = try readInputs(context, events: events, identifiers: identifiers, traits: traits)
+    }
+
+    /// Forgets what `prefetch` read; the next `run` reads the core relations itself.
+    public func discardPrefetch() { prefetched = nil }
+
     public func run(_ context: EngineContext, warehouse: any Warehouse) throws {
         // The native engine reads and writes SQLite's own cursors and statements; warehouses
         // that are servers run the same steps as SQL instead.
         guard let warehouse = warehouse as? SQLiteWarehouse else {
             throw NexusError("engine", "the native engine runs on the embedded SQLite warehouse")
         }
-        etypes = context.entityTypes
-        for t in etypes { _ = etypePool.intern(t) }
-        var prefixes: [String: String] = [:]
-        for t in etypes {
-            let p = NexusID.prefix(for: t)
-            if let other = prefixes[p] {
-                throw NexusError("config", "entity types '\(other)' and '\(t)' would share the id prefix '\(p)_'; rename one", at: SourceLocation(file: "nexus.yml"))
-            }
-            prefixes[p] = t
-        }
-        watermark = [Int64](repeating: NativeEngine.missing, count: etypes.count)
-        edgeFirstNode = [[Int32]](repeating: [], count: etypes.count)
         let name = context.physicalName
-
+        let traits: Traits
+        if let p = prefetched {
+            traits = p
+            prefetched = nil
+        } else {
+            try begin(context)
+            func scan(_ table: String, _ columns: [String]) -> RowSource {
+                { body in try warehouse.scanPipelined("SELECT \(columns.joined(separator: ", ")) FROM \(warehouse.dialect.quote(name(table)))", body) }
+            }
+            traits = try readInputs(context, events: scan("nexus_events", NativeEngine.eventColumns),
+                                    identifiers: scan("nexus_entity_identifiers", NativeEngine.identifierColumns),
+                                    traits: scan("nexus_entity_traits", NativeEngine.traitColumns))
+        }
         var t0 = clock()
-        try readEvents(warehouse, name("nexus_events"))
-        context.progress("read events", events.count, clock() - t0)
-        context.relationRows("nexus_events", events.count)
-        t0 = clock()
-        try readIdentifiers(warehouse, name("nexus_entity_identifiers"), context)
-        context.progress("read identifiers", rowsRead, clock() - t0)
-        context.relationRows("nexus_entity_identifiers", rowsRead)
-        t0 = clock()
-        edgeFirstNode = []
-        resolveComponents()
-        context.progress("identity resolution", entityRep.count, clock() - t0)
-
-        t0 = clock()
         var rows = 0
         for (t, type) in etypes.enumerated() {
             let n = try writeMapping(warehouse, name("nexus_resolved_\(type)_identifiers"), etype: t, context)
@@ -98,10 +109,6 @@ public final class NativeEngine: NexusEngine {
         }
         context.progress("resolved identifiers", rows, clock() - t0)
 
-        t0 = clock()
-        let traits = try readTraits(warehouse, name("nexus_entity_traits"), context)
-        context.progress("read traits", rowsRead, clock() - t0)
-        context.relationRows("nexus_entity_traits", rowsRead)
         t0 = clock()
         rows = try writeResolvedTraits(warehouse, name("nexus_resolved_entity_traits"), traits, context)
         context.progress("resolved traits", rows, clock() - t0)
@@ -124,6 +131,55 @@ public final class NativeEngine: NexusEngine {
         context.relationRows("nexus_relationships", rows)
     }
 
+    /// Fresh state for one build.
+    func begin(_ context: EngineContext) throws {
+        nodes = StringPool(capacity: 1 << 16)
+        nodeEType = []; parent = []; size = []; nodeMinOccurred = []; nodeBestEdge = []; nodeBestEvent = []
+        events = StringPool(capacity: 1 << 16)
+        eventOccurred = []
+        roles = StringPool(capacity: 64)
+        occNode = []; occEvent = []; occRole = []; occHasEdge = []
+        entityOfNode = []; entityRep = []; entityEType = []
+        entityIDs = StringPool(capacity: 1 << 16)
+        entityRank = []; entityOrder = []
+        etypePool = StringPool(capacity: 16)
+        dayCache = Timestamp.DayCache()
+        lastEType = 0
+        etypes = context.entityTypes
+        for t in etypes { _ = etypePool.intern(t) }
+        var prefixes: [String: String] = [:]
+        for t in etypes {
+            let p = NexusID.prefix(for: t)
+            if let other = prefixes[p] {
+                throw NexusError("config", "entity types '\(other)' and '\(t)' would share the id prefix '\(p)_'; rename one", at: SourceLocation(file: "nexus.yml"))
+            }
+            prefixes[p] = t
+        }
+        watermark = [Int64](repeating: NativeEngine.missing, count: etypes.count)
+        edgeFirstNode = [[Int32]](repeating: [], count: etypes.count)
+    }
+
+    /// Reads events and identifiers, resolves identities, then reads traits.
+    func readInputs(_ context: EngineContext, events eventRows: RowSource, identifiers: RowSource, traits traitRows: RowSource) throws -> Traits {
+        var t0 = clock()
+        try readEvents(eventRows)
+        context.progress("read events", events.count, clock() - t0)
+        context.relationRows("nexus_events", events.count)
+        t0 = clock()
+        try readIdentifiers(identifiers, context)
+        context.progress("read identifiers", rowsRead, clock() - t0)
+        context.relationRows("nexus_entity_identifiers", rowsRead)
+        t0 = clock()
+        edgeFirstNode = []
+        resolveComponents()
+        context.progress("identity resolution", entityRep.count, clock() - t0)
+        t0 = clock()
+        let traits = try readTraits(traitRows, context)
+        context.progress("read traits", rowsRead, clock() - t0)
+        context.relationRows("nexus_entity_traits", rowsRead)
+        return traits
+    }
+
     /// Rows read by the last scan of a core relation.
     var rowsRead = 0
 
@@ -143,9 +199,9 @@ public final class NativeEngine: NexusEngine {
 
     var dayCache = Timestamp.DayCache()
 
-    func readEvents(_ w: SQLiteWarehouse, _ table: String) throws {
+    func readEvents(_ source: RowSource) throws {
         var duplicates: [String] = []
-        try w.scanPipelined("SELECT event_id, occurred_at, source FROM \(w.dialect.quote(table))") { row in
+        try source { row in
             if row.isNull(0) {
                 throw NexusError("contract", "an event has a NULL event_id (source \(row.string(2) ?? "NULL"))", at: SourceLocation(relation: "nexus_events", columnName: "event_id"))
             }
@@ -198,7 +254,7 @@ public final class NativeEngine: NexusEngine {
 
     var lastEType: Int32 = 0
 
-    func readIdentifiers(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws {
+    func readIdentifiers(_ source: RowSource, _ context: EngineContext) throws {
         var unknownTypes: [String: Int] = [:]
         var nullValues = 0
         rowsRead = 0
@@ -223,7 +279,7 @@ public final class NativeEngine: NexusEngine {
             size[Int(ra)] += size[Int(rb)]
         }
         var lastEvent: Int32 = -1
-        try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, _ingested_at FROM \(w.dialect.quote(table))") { row in
+        try source { row in
             rowsRead += 1
             guard let et = etypeIndex(row, 0) else {
                 unknownTypes[row.string(0) ?? "NULL", default: 0] += 1
@@ -428,7 +484,7 @@ public final class NativeEngine: NexusEngine {
         String(raw.lowercased().map { $0 == " " ? "_" : $0 })
     }
 
-    func readTraits(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws -> Traits {
+    func readTraits(_ source: RowSource, _ context: EngineContext) throws -> Traits {
         var t = Traits()
         let rawNames = StringPool(capacity: 256)
         var rawToName: [Int32] = []
@@ -442,7 +498,7 @@ public final class NativeEngine: NexusEngine {
         rowsRead = 0
         let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.keyBuffer
         var lastNode: Int32 = -1
-        try w.scanPipelined("SELECT entity_type, identifier_type, identifier_value, trait_name, trait_value, occurred_at, _ingested_at, entity_trait_id, source FROM \(w.dialect.quote(table))") { row in
+        try source { row in
             rowsRead += 1
             guard let et = etypeIndex(row, 0) else { unknownTypes += 1; return }
             if row.isNull(4) || row.isNull(3) || row.isNull(1) || row.isNull(2) { return }

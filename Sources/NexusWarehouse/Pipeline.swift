@@ -73,6 +73,10 @@ public struct BatchRow {
         tags = batch.tags + base; words = batch.words + base; lengths = batch.lengths + base; bytes = batch.data
     }
 
+    init(tags: UnsafeMutablePointer<UInt8>, words: UnsafeMutablePointer<Int64>, lengths: UnsafeMutablePointer<Int32>, bytes: UnsafeMutablePointer<UInt8>) {
+        self.tags = tags; self.words = words; self.lengths = lengths; self.bytes = bytes
+    }
+
     @inlinable @inline(__always) func text(_ i: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: bytes + Int(words[i]), count: Int(lengths[i]))
     }

@@ -19,14 +19,17 @@ public struct SeedLoader {
         public var columns: [(name: String, type: ColumnType)]
     }
 
+    /// - Parameter tee: also hands every loaded row to a consumer (see `SeedTee`).
     public static func load(file: String, displayPath: String, table: String, warehouse: SQLiteWarehouse,
-                            overrides: [String: ColumnType]) throws -> Result {
+                            overrides: [String: ColumnType], tee: SeedTee? = nil) throws -> Result {
         var inferred: [ColumnType]? = nil
         for _ in 0..<3 {
             switch try attempt(file: file, displayPath: displayPath, table: table, warehouse: warehouse,
-                               overrides: overrides, types: inferred) {
+                               overrides: overrides, types: inferred, tee: tee) {
             case .done(let r): return r
-            case .retry(let types): inferred = types
+            case .retry(let types):
+                inferred = types
+                tee?.broken = true
             }
         }
         throw NexusError("csv", "column types did not settle after three loads", at: SourceLocation(file: displayPath))
@@ -35,7 +38,7 @@ public struct SeedLoader {
     enum Attempt { case done(Result), retry([ColumnType]) }
 
     static func attempt(file: String, displayPath: String, table: String, warehouse: SQLiteWarehouse,
-                        overrides: [String: ColumnType], types given: [ColumnType]?) throws -> Attempt {
+                        overrides: [String: ColumnType], types given: [ColumnType]?, tee: SeedTee?) throws -> Attempt {
         let reader = try CSVReader(path: file, displayPath: displayPath)
         guard try reader.next() else {
             throw NexusError("csv", "the file is empty: a seed needs a header row", at: SourceLocation(file: displayPath))
@@ -56,6 +59,7 @@ public struct SeedLoader {
                              at: SourceLocation(file: displayPath))
         }
         let n = header.count
+        tee?.start(header: header)
         var observed = [TypeSet](repeating: TypeSet(), count: n)
         var sample: [[String?]] = []
         var more = true
@@ -96,6 +100,7 @@ public struct SeedLoader {
                         let ok = v.withUTF8 { bindStable(w, i, UnsafeRawBufferPointer($0), types[i], tsBuffers[i]) }
                         if !ok { demoted = true; w.bind(i, v) }
                     }
+                    try tee?.feed(w)
                     try w.insertRow()
                     rows += 1
                 }
@@ -124,6 +129,7 @@ public struct SeedLoader {
                         demoted = true
                         w.bindStatic(i, bytes: bytes)
                     }
+                    try tee?.feed(w)
                     try w.insertRow()
                     rows += 1
                 }
