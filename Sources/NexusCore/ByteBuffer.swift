@@ -25,13 +25,20 @@ public final class ByteBuffer: @unchecked Sendable {
     }
 
     @usableFromInline func grow(_ extra: Int) {
+        (storage, capacity) = ByteBuffer.enlarge(storage, used: used, capacity: capacity, toFit: extra)
+    }
+
+    /// Moves the first `used` bytes of `storage` (which holds `capacity`) into new storage with
+    /// room for `extra` more, at least twice as big, and frees the old: how a raw byte buffer
+    /// grows, here and in buffers other modules keep as bare pointers.
+    public static func enlarge(_ storage: UnsafeMutablePointer<UInt8>, used: Int, capacity: Int,
+                               toFit extra: Int) -> (UnsafeMutablePointer<UInt8>, Int) {
         var cap = capacity * 2
         while cap < used + extra { cap *= 2 }
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
         bigger.update(from: storage, count: used)
         storage.deallocate()
-        storage = bigger
-        capacity = cap
+        return (bigger, cap)
     }
 
     @inlinable @inline(__always) public func append(_ byte: UInt8) {

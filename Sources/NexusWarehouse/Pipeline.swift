@@ -44,13 +44,7 @@ public final class RowBatch: @unchecked Sendable {
     /// Room for `extra` more text bytes (a single long value can exceed the usual size).
     @inline(__always) func reserve(_ extra: Int) {
         if dataCount + extra <= dataCapacity { return }
-        var cap = dataCapacity * 2
-        while cap < dataCount + extra { cap *= 2 }
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
-        bigger.update(from: data, count: dataCount)
-        data.deallocate()
-        data = bigger
-        dataCapacity = cap
+        (data, dataCapacity) = ByteBuffer.enlarge(data, used: dataCount, capacity: dataCapacity, toFit: extra)
     }
 
     @inline(__always) func putText(_ k: Int, _ p: UnsafeRawBufferPointer) {

@@ -109,6 +109,20 @@ struct SeedLoaderTests {
         #expect(types == ["INTEGER", "REAL", "BOOLEAN", "DATE", "TIMESTAMP", "TEXT", "TEXT", "TEXT"])
     }
 
+    /// A value bigger than a batch's usual text buffer makes the batch grow, on the way in
+    /// (the loader's batches) and on the way out (a pipelined scan's batches).
+    @Test func valuesLargerThanABatchBufferPassThrough() throws {
+        let big = String(repeating: "y", count: 3 << 20)
+        // Text before it in the same batch must survive the move.
+        let (w, r) = try load("id,v\n1,a\n2,\(big)\n3,b\n")
+        #expect(r.rows == 3)
+        #expect(try w.query("SELECT v FROM s WHERE id <> 2 ORDER BY id").rows == [[.text("a")], [.text("b")]])
+        #expect(try w.query("SELECT length(v) FROM s WHERE id = 2").rows == [[.integer(3 << 20)]])
+        var seen: [String] = []
+        try w.scanPipelined("SELECT v FROM s ORDER BY id") { row in seen.append(row.string(0) ?? "NULL") }
+        #expect(seen == ["a", big, "b"])
+    }
+
     @Test func aLateValueThatDoesNotFitReloadsAsText() throws {
         var csv = "n\n"
         for i in 0..<(SeedLoader.sampleRows + 50) { csv += "\(i)\n" }
