@@ -82,28 +82,35 @@ public enum Timestamp {
         return secs * 1_000_000 + Int64(micros)
     }
 
+    /// The fields of `b` when it has exactly the shape `YYYY-MM-DD HH:MM:SS` (19 bytes, digits
+    /// and separators in place); their ranges are the caller's to check.
+    @inlinable @inline(__always)
+    static func canonicalFields(_ b: UnsafeRawBufferPointer) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int)? {
+        guard b.count == 19 else { return nil }
+        @inline(__always) func d(_ k: Int) -> Int { Int(b[k]) &- 48 }
+        @inline(__always) func bad(_ k: Int) -> UInt { UInt(bitPattern: d(k)) > 9 ? 1 : 0 }
+        let misfits = bad(0) | bad(1) | bad(2) | bad(3) | bad(5) | bad(6) | bad(8) | bad(9)
+            | bad(11) | bad(12) | bad(14) | bad(15) | bad(17) | bad(18)
+        guard misfits == 0, b[4] == 45, b[7] == 45, b[10] == 32, b[13] == 58, b[16] == 58 else { return nil }
+        return (d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), d(5) * 10 + d(6), d(8) * 10 + d(9),
+                d(11) * 10 + d(12), d(14) * 10 + d(15), d(17) * 10 + d(18))
+    }
+
     /// Parses nexus's canonical stored form `YYYY-MM-DD HH:MM:SS` quickly, falling back to
     /// `parse` for anything else; `days` remembers the last date, since the engine reads
     /// millions of values of few dates.
     @inlinable @inline(__always)
     public static func parseStored(_ b: UnsafeRawBufferPointer, days cache: inout DayCache) -> Int64? {
-        guard b.count == 19 else { return parse(b) }
-        @inline(__always) func d(_ k: Int) -> Int { Int(b[k]) &- 48 }
-        @inline(__always) func bad(_ k: Int) -> UInt { UInt(bitPattern: d(k)) > 9 ? 1 : 0 }
-        let misfits = bad(0) | bad(1) | bad(2) | bad(3) | bad(5) | bad(6) | bad(8) | bad(9)
-            | bad(11) | bad(12) | bad(14) | bad(15) | bad(17) | bad(18)
-        guard misfits == 0, b[4] == 45, b[7] == 45, b[10] == 32, b[13] == 58, b[16] == 58 else { return parse(b) }
-        let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), month = d(5) * 10 + d(6), day = d(8) * 10 + d(9)
-        let hour = d(11) * 10 + d(12), minute = d(14) * 10 + d(15), second = d(17) * 10 + d(18)
-        let ymd = year << 16 | month << 8 | day
+        guard let f = canonicalFields(b) else { return parse(b) }
+        let ymd = f.year << 16 | f.month << 8 | f.day
         var days = cache.days
         if ymd != cache.ymd {
-            guard month >= 1, month <= 12, day >= 1, day <= daysIn(month: month, year: year) else { return nil }
-            days = daysFromCivil(year: year, month: month, day: day)
+            guard f.month >= 1, f.month <= 12, f.day >= 1, f.day <= daysIn(month: f.month, year: f.year) else { return nil }
+            days = daysFromCivil(year: f.year, month: f.month, day: f.day)
             cache.ymd = ymd; cache.days = days
         }
-        guard hour <= 23, minute <= 59, second <= 60 else { return parse(b) }
-        return (Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)) * 1_000_000
+        guard f.hour <= 23, f.minute <= 59, f.second <= 60 else { return parse(b) }
+        return (Int64(days) * 86_400 + Int64(f.hour * 3600 + f.minute * 60 + f.second)) * 1_000_000
     }
 
     /// True when `b` is already the canonical form of a whole second (`YYYY-MM-DD HH:MM:SS`, a
@@ -111,15 +118,9 @@ public enum Timestamp {
     /// so a loader can store them as they are.
     @inlinable @inline(__always)
     public static func isCanonicalSecond(_ b: UnsafeRawBufferPointer) -> Bool {
-        guard b.count == 19 else { return false }
-        @inline(__always) func d(_ k: Int) -> Int { Int(b[k]) &- 48 }
-        @inline(__always) func bad(_ k: Int) -> UInt { UInt(bitPattern: d(k)) > 9 ? 1 : 0 }
-        let misfits = bad(0) | bad(1) | bad(2) | bad(3) | bad(5) | bad(6) | bad(8) | bad(9)
-            | bad(11) | bad(12) | bad(14) | bad(15) | bad(17) | bad(18)
-        guard misfits == 0, b[4] == 45, b[7] == 45, b[10] == 32, b[13] == 58, b[16] == 58 else { return false }
-        let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), month = d(5) * 10 + d(6), day = d(8) * 10 + d(9)
-        return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(month: month, year: year)
-            && d(11) * 10 + d(12) <= 23 && d(14) <= 5 && d(17) <= 5
+        guard let f = canonicalFields(b) else { return false }
+        return f.month >= 1 && f.month <= 12 && f.day >= 1 && f.day <= daysIn(month: f.month, year: f.year)
+            && f.hour <= 23 && f.minute <= 59 && f.second <= 59
     }
 
     /// The last date `parseStored` converted to days.

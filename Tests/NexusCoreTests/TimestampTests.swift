@@ -29,13 +29,17 @@ struct TimestampTests {
     }
 
     /// The seed loader stores a value as it is when `isCanonicalSecond` says so; that must be
-    /// exactly when parsing and rewriting it gives back the same 19 bytes.
-    @Test func canonicalSecondsAreExactlyThoseThatRewriteToThemselves() {
+    /// exactly when parsing and rewriting it gives back the same 19 bytes. The engine's fast reader of stored timestamps (`parseStored`, with its day cache carried
+    /// from value to value) must agree with `parse` on the same strings.
+    @Test func fastTimestampPathsAgreeWithParse() {
+        var days = Timestamp.DayCache()
         func check(_ s: String) {
             var s = s
             let fast = s.withUTF8 { Timestamp.isCanonicalSecond(UnsafeRawBufferPointer($0)) }
             let slow = s.utf8.count == 19 && Timestamp.parse(s).map(Timestamp.format) == s
             #expect(fast == slow, "\(s)")
+            let stored = s.withUTF8 { Timestamp.parseStored(UnsafeRawBufferPointer($0), days: &days) }
+            #expect(stored == Timestamp.parse(s), "\(s)")
         }
         for s in ["2025-01-15 10:30:00", "2024-02-29 23:59:59", "2023-02-29 00:00:00", "2025-01-15 23:59:60",
                   "2025-01-15 24:00:00", "2025-01-15 10:60:00", "2025-13-01 00:00:00", "2025-00-10 00:00:00",
