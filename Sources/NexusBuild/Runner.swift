@@ -300,7 +300,7 @@ public final class Runner {
     func planFeed() throws -> SeedFeed? {
         guard engine is NativeEngine else { return nil }
         var seeds: [SourceContract.Kind: (seed: Seed, state: FileState, entityTypes: [String]?)] = [:]
-        for kind in [SourceContract.Kind.events, .identifiers, .traits] {
+        for (kind, _) in NativeEngine.reads {
             let ins = sourceInputs(kind)
             guard ins.count == 1, !project.models.contains(where: { $0.name == ins[0].relation }),
                   let seed = project.seeds.first(where: { $0.name == ins[0].relation }),
@@ -318,20 +318,18 @@ public final class Runner {
                                 progress: { step, rows, secs in replay.append { $0.progress(step, rows, secs) } },
                                 warn: { message in replay.append { $0.warn(message) } })
         ctx.relationRows = { name, rows in replay.append { $0.relationRows(name, rows) } }
-        func source(_ kind: SourceContract.Kind, _ columns: [String]) -> NativeEngine.RowSource {
+        func source(_ kind: SourceContract.Kind) -> NativeEngine.RowSource {
             { [unowned self] body in
                 let (seed, state, types) = feed.seeds[kind]!
                 try withoutActuallyEscaping(body) { body in
-                    let tee = SeedTee(columns: columns, keeping: kind == .events ? nil : types, body: body)
+                    let tee = SeedTee(columns: NativeEngine.columns(reading: kind), keeping: kind == .events ? nil : types, body: body)
                     feed.results[seed.name] = try loadSeed(seed, state, since: now(), tee: tee, note: "rows read by the engine as they loaded")
                     if tee.broken { feed.usable = false }
                 }
             }
         }
         do {
-            try native.prefetch(ctx, events: source(.events, NativeEngine.eventColumns),
-                                identifiers: source(.identifiers, NativeEngine.identifierColumns),
-                                traits: source(.traits, NativeEngine.traitColumns))
+            try native.prefetch(ctx, rows: source)
             feed.replay = replay
         } catch {
             // A seed that failed to load fails again, with the same error, when it is loaded
@@ -442,9 +440,7 @@ public final class Runner {
         if let feed, let native = engine as? NativeEngine {
             // The rows the engine took from the loader are the core views' rows only when
             // each view selects its one seed's columns as they are.
-            let read: [SourceContract.Kind: [String]] = [.events: NativeEngine.eventColumns, .identifiers: NativeEngine.identifierColumns,
-                                                         .traits: NativeEngine.traitColumns]
-            if feed.usable, read.allSatisfy({ kind, columns in plain[kind]?.isSuperset(of: columns) ?? false }) {
+            if feed.usable, NativeEngine.reads.allSatisfy({ plain[$0.kind]?.isSuperset(of: $0.columns) ?? false }) {
                 var replayed = ctx
                 replayed.progress = { [unowned self] step, rows, secs in
                     self.record(StepResult(kind: "engine", name: step, rows: rows, seconds: secs, note: "during the seed load"))

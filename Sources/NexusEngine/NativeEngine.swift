@@ -59,22 +59,28 @@ public final class NativeEngine: NexusEngine {
     /// Streams the rows of one core relation, in the engine's column order, into `body`.
     public typealias RowSource = ((BatchRow) throws -> Void) throws -> Void
 
-    /// The columns the engine reads from each core relation, in the order it reads them.
-    public static let eventColumns = ["event_id", "occurred_at", "source"]
-    public static let identifierColumns = ["entity_type", "identifier_type", "identifier_value", "edge_id", "event_id", "role", "occurred_at", "_ingested_at"]
-    public static let traitColumns = ["entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "occurred_at", "_ingested_at", "entity_trait_id", "source"]
+    /// The core relations the engine reads, in its reading order, each with the columns it
+    /// reads in the order it reads them.
+    public static let reads: [(kind: SourceContract.Kind, columns: [String])] = [
+        (.events, ["event_id", "occurred_at", "source"]),
+        (.identifiers, ["entity_type", "identifier_type", "identifier_value", "edge_id", "event_id", "role", "occurred_at", "_ingested_at"]),
+        (.traits, ["entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "occurred_at", "_ingested_at", "entity_trait_id", "source"]),
+    ]
+
+    /// The columns the engine reads from one of `reads`.
+    public static func columns(reading kind: SourceContract.Kind) -> [String] { reads.first { $0.kind == kind }!.columns }
 
     /// Inputs already read by `prefetch`, waiting for `run`.
     var prefetched: Traits?
 
-    /// Reads the three core relations from `events`, `identifiers` and `traits` (in that
-    /// order) and resolves identities, ahead of `run`; `run` then only writes. The runner
+    /// Reads the core relations of `reads` from `rows` (events, identifiers, then
+    /// traits) and resolves identities, ahead of `run`; `run` then only writes. The runner
     /// uses it to take rows straight from the seed loader while the seeds load, instead of
     /// reading them back from SQLite; it must feed exactly the rows the core views would give.
-    public func prefetch(_ context: EngineContext, events: RowSource, identifiers: RowSource, traits: RowSource) throws {
+    public func prefetch(_ context: EngineContext, rows: (SourceContract.Kind) -> RowSource) throws {
         prefetched = nil
         try begin(context)
-        prefetched = try readInputs(context, events: events, identifiers: identifiers, traits: traits)
+        prefetched = try readInputs(context, rows: rows)
     }
 
     /// Forgets what `prefetch` read; the next `run` reads the core relations itself.
@@ -93,12 +99,10 @@ public final class NativeEngine: NexusEngine {
             prefetched = nil
         } else {
             try begin(context)
-            func scan(_ table: String, _ columns: [String]) -> RowSource {
-                { body in try warehouse.scanPipelined("SELECT \(columns.joined(separator: ", ")) FROM \(warehouse.dialect.quote(name(table)))", body) }
+            traits = try readInputs(context) { kind in
+                let sql = "SELECT \(NativeEngine.columns(reading: kind).joined(separator: ", ")) FROM \(warehouse.dialect.quote(name(kind.coreTable)))"
+                return { body in try warehouse.scanPipelined(sql, body) }
             }
-            traits = try readInputs(context, events: scan("nexus_events", NativeEngine.eventColumns),
-                                    identifiers: scan("nexus_entity_identifiers", NativeEngine.identifierColumns),
-                                    traits: scan("nexus_entity_traits", NativeEngine.traitColumns))
         }
         var t0 = clock()
         var rows = 0
@@ -160,13 +164,13 @@ public final class NativeEngine: NexusEngine {
     }
 
     /// Reads events and identifiers, resolves identities, then reads traits.
-    func readInputs(_ context: EngineContext, events eventRows: RowSource, identifiers: RowSource, traits traitRows: RowSource) throws -> Traits {
+    func readInputs(_ context: EngineContext, rows: (SourceContract.Kind) -> RowSource) throws -> Traits {
         var t0 = clock()
-        try readEvents(eventRows)
+        try readEvents(rows(.events))
         context.progress("read events", events.count, clock() - t0)
         context.relationRows("nexus_events", events.count)
         t0 = clock()
-        try readIdentifiers(identifiers, context)
+        try readIdentifiers(rows(.identifiers), context)
         context.progress("read identifiers", rowsRead, clock() - t0)
         context.relationRows("nexus_entity_identifiers", rowsRead)
         t0 = clock()
@@ -174,7 +178,7 @@ public final class NativeEngine: NexusEngine {
         resolveComponents()
         context.progress("identity resolution", entityRep.count, clock() - t0)
         t0 = clock()
-        let traits = try readTraits(traitRows, context)
+        let traits = try readTraits(rows(.traits), context)
         context.progress("read traits", rowsRead, clock() - t0)
         context.relationRows("nexus_entity_traits", rowsRead)
         return traits
