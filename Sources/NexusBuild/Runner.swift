@@ -223,6 +223,9 @@ public final class Runner {
         case load(FileState)
     }
 
+    /// Plans made before their seed's turn (by `planFeed`).
+    var seedPlans: [String: SeedPlan] = [:]
+
     /// Whether a seed's file changed since it was last loaded.
     func planSeed(_ seed: Seed) throws -> SeedPlan {
         let attrs = try FileManager.default.attributesOfItem(atPath: seed.absolutePath)
@@ -251,7 +254,7 @@ public final class Runner {
     /// Loads a seed when its file changed; returns the content hash it is loaded from.
     func buildSeed(_ seed: Seed) throws -> String {
         let t0 = now()
-        switch try planSeed(seed) {
+        switch try seedPlans.removeValue(forKey: seed.name) ?? planSeed(seed) {
         case .keep(let result, let state, let note):
             if let state { seedStates.append((seed, state)) }
             record(StepResult(kind: "seed", name: seed.name, rows: nil, seconds: now() - t0, note: note))
@@ -303,8 +306,10 @@ public final class Runner {
         for (kind, _) in NativeEngine.reads {
             let ins = sourceInputs(kind)
             guard ins.count == 1, !project.models.contains(where: { $0.name == ins[0].relation }),
-                  let seed = project.seeds.first(where: { $0.name == ins[0].relation }),
-                  case .load(let state) = try planSeed(seed) else { return nil }
+                  let seed = project.seeds.first(where: { $0.name == ins[0].relation }) else { return nil }
+            let plan = try planSeed(seed)
+            seedPlans[seed.name] = plan  // kept for buildSeed: planning may have hashed the file
+            guard case .load(let state) = plan else { return nil }
             seeds[kind] = (seed, state, ins[0].entityTypes)
         }
         return SeedFeed(seeds: seeds)
