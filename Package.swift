@@ -15,10 +15,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // For its vendored SQLite amalgamation only (see Sources/CSQLite/include/CSQLite.h).
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
     ],
     targets: [
-        // The system SQLite (Debian's libsqlite3-dev); a thin shim, as GRDB does.
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // SQLite itself: sqlite-nio's vendored build under its usual function names.
+        .target(name: "CSQLite", dependencies: [.product(name: "SQLiteNIO", package: "sqlite-nio")]),
         // The system zlib, to gzip sync requests as the official SDK can.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Errors with locations, timestamps, nexus ids, compact string storage.

@@ -1,10 +1,12 @@
 import CSQLite
+import Foundation
 import NexusCore
 
 /// SQL functions nexus adds to SQLite so that models written for Snowflake run unchanged.
 enum SQLiteFunctions {
     static func register(on db: OpaquePointer) {
         registerJSON(on: db)
+        registerMath(on: db)
         let flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC
         sqlite3_create_function_v2(db, "md5", 1, flags, nil, { ctx, _, argv in
             guard let arg = argv?[0], sqlite3_value_type(arg) != SQLITE_NULL else { sqlite3_result_null(ctx); return }
@@ -15,7 +17,7 @@ enum SQLiteFunctions {
         }, nil, nil, nil)
         // to_timestamp_ntz(x): text in any ISO-8601 form, or Unix seconds, to the canonical UTC
         // text, marked as a timestamp so object_construct renders it as Snowflake does.
-        sqlite3_create_function_v2(db, "to_timestamp_ntz", 1, flags, nil, { ctx, _, argv in
+        sqlite3_create_function_v2(db, "to_timestamp_ntz", 1, flags | SQLITE_RESULT_SUBTYPE, nil, { ctx, _, argv in
             guard let arg = argv?[0] else { sqlite3_result_null(ctx); return }
             func timestamp(_ micros: Int64) {
                 sqlite3_result_text(ctx, Timestamp.format(micros), -1, SQLITE_TRANSIENT_PTR)
@@ -83,7 +85,7 @@ enum SQLiteFunctions {
         for (name, value) in [("nexus_true", Int64(1)), ("nexus_false", Int64(0))] {
             let box = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
             box.initialize(to: value)
-            sqlite3_create_function_v2(db, name, 0, flags, box, { ctx, _, _ in
+            sqlite3_create_function_v2(db, name, 0, flags | SQLITE_RESULT_SUBTYPE, box, { ctx, _, _ in
                 let v = sqlite3_user_data(ctx)!.assumingMemoryBound(to: Int64.self).pointee
                 sqlite3_result_int64(ctx, v)
                 sqlite3_result_subtype(ctx, SQLiteFunctions.booleanSubtype)
@@ -92,7 +94,9 @@ enum SQLiteFunctions {
         for (name, keepNull) in [("object_construct", false), ("object_construct_keep_null", true)] {
             let box = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
             box.initialize(to: keepNull)
-            sqlite3_create_function_v2(db, name, -1, flags, box, { ctx, argc, argv in
+            // It reads its arguments' subtypes and marks its result as JSON: SQLite keeps
+            // subtypes through the query plan only for functions that say so.
+            sqlite3_create_function_v2(db, name, -1, flags | SQLITE_SUBTYPE | SQLITE_RESULT_SUBTYPE, box, { ctx, argc, argv in
                 let keepNull = sqlite3_user_data(ctx)!.assumingMemoryBound(to: Bool.self).pointee
                 guard argc % 2 == 0, let argv else {
                     sqlite3_result_error(ctx, "object_construct takes key, value pairs", -1); return
@@ -136,6 +140,50 @@ enum SQLiteFunctions {
                 out.append(125)
                 out.withUnsafeBytes { sqlite3_result_text(ctx, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count), SQLITE_TRANSIENT_PTR) }
                 sqlite3_result_subtype(ctx, SQLiteFunctions.jsonSubtype)
+            }, nil, nil, { $0?.deallocate() })
+        }
+    }
+
+    /// The math functions of SQLite's math extension (floor, ceil, ln, power, …), which the
+    /// SQLite nexus links (sqlite-nio's build) leaves out; Snowflake and PostgreSQL models use them.
+    /// As in SQLite: NULL in, NULL out; outside a function's domain, NULL; ceil, floor and
+    /// trunc return an integer argument unchanged.
+    static func registerMath(on db: OpaquePointer) {
+        enum Op: Int { case floor, ceil, trunc, sqrt, exp, ln, log10, log2, log, power, mod, pi }
+        let functions: [(String, Op, Int32)] = [
+            ("floor", .floor, 1), ("ceil", .ceil, 1), ("ceiling", .ceil, 1), ("trunc", .trunc, 1),
+            ("sqrt", .sqrt, 1), ("exp", .exp, 1), ("ln", .ln, 1), ("log10", .log10, 1), ("log2", .log2, 1),
+            ("log", .log10, 1), ("log", .log, 2), ("pow", .power, 2), ("power", .power, 2), ("mod", .mod, 2), ("pi", .pi, 0),
+        ]
+        for (name, op, argc) in functions {
+            let box = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+            box.initialize(to: op.rawValue)
+            sqlite3_create_function_v2(db, name, argc, SQLITE_UTF8 | SQLITE_DETERMINISTIC, box, { ctx, argc, argv in
+                let op = Op(rawValue: sqlite3_user_data(ctx)!.assumingMemoryBound(to: Int.self).pointee)!
+                var x = [Double](repeating: 0, count: Int(argc))
+                for k in 0..<Int(argc) {
+                    guard let v = argv?[k], sqlite3_value_type(v) != SQLITE_NULL else { sqlite3_result_null(ctx); return }
+                    if k == 0, op == .floor || op == .ceil || op == .trunc, sqlite3_value_numeric_type(v) == SQLITE_INTEGER {
+                        sqlite3_result_int64(ctx, sqlite3_value_int64(v)); return
+                    }
+                    x[k] = sqlite3_value_double(v)
+                }
+                let r: Double
+                switch op {
+                case .floor: r = x[0].rounded(.down)
+                case .ceil: r = x[0].rounded(.up)
+                case .trunc: r = x[0].rounded(.towardZero)
+                case .sqrt: r = x[0] < 0 ? .nan : x[0].squareRoot()
+                case .exp: r = Foundation.exp(x[0])
+                case .ln: r = x[0] <= 0 ? .nan : Foundation.log(x[0])
+                case .log10: r = x[0] <= 0 ? .nan : Foundation.log10(x[0])
+                case .log2: r = x[0] <= 0 ? .nan : Foundation.log2(x[0])
+                case .log: r = x[0] <= 0 || x[0] == 1 || x[1] <= 0 ? .nan : Foundation.log(x[1]) / Foundation.log(x[0])
+                case .power: r = Foundation.pow(x[0], x[1])
+                case .mod: r = x[1] == 0 ? .nan : Foundation.fmod(x[0], x[1])
+                case .pi: r = Double.pi
+                }
+                if r.isNaN { sqlite3_result_null(ctx) } else { sqlite3_result_double(ctx, r) }
             }, nil, nil, { $0?.deallocate() })
         }
     }

@@ -171,8 +171,8 @@ struct WarehouseSettingsTests {
         #expect(try again.count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%nexus_stage%'") == 0)
     }
 
-    /// Dropping a replaced build must not rewrite every page of it (Debian's SQLite turns
-    /// secure_delete on by default).
+    /// Dropping a replaced build must not rewrite every page of it (the SQLite nexus links is
+    /// built with secure_delete on).
     @Test func droppedPagesAreNotZeroedOneByOne() throws {
         let w = try basicFixture().run()
         #expect(try w.scalar("PRAGMA secure_delete") == "2")

@@ -161,6 +161,19 @@ struct SQLiteFunctionTests {
         #expect(r == [.text("840d16ccb0ca0348891ce697d95c7b45"), .text("2025-01-15 10:30:00"), .text("1970-01-01 00:00:00"), .null])
         #expect(throws: NexusError.self) { _ = try w.query("SELECT to_timestamp_ntz('soon')") }
     }
+
+    /// The math functions models use on the other warehouses, with SQLite's math-extension results.
+    @Test func mathFunctions() throws {
+        let w = try SQLiteWarehouse(path: ":memory:")
+        let r = try w.query("""
+            SELECT floor(2.7), floor(-2.5), ceil(2.1), ceiling(-2.1), trunc(-2.7), floor(7), ceil('3.5'), ceil('3'),
+                   sqrt(16), sqrt(-1), power(2, 10), pow(2, 0.5) = sqrt(2), mod(7, 3), mod(-7.5, 2), mod(1, 0),
+                   ln(1), log10(1000), log2(8), log(100), log(2, 8), ln(0), exp(0), floor(NULL), round(pi(), 5)
+            """).rows[0]
+        #expect(r == [.real(2), .real(-3), .real(3), .real(-2), .real(-2), .integer(7), .real(4), .integer(3),
+                      .real(4), .null, .real(1024), .integer(1), .real(1), .real(-1.5), .null,
+                      .real(0), .real(3), .real(3), .real(2), .real(3), .null, .real(1), .null, .real(3.14159)])
+    }
 }
 
 struct ObjectConstructTests {
