@@ -171,15 +171,20 @@ public final class BatchSink: @unchecked Sendable {
         columns = batch.columns; capacity = batch.capacity
     }
 
+    /// Copies a text cell into the batch, followed by a zero byte: SQLite is then told the
+    /// text is zero-terminated (`SQLITE_UTF8_ZT`), so that a column of NUMERIC affinity
+    /// (TIMESTAMP, BOOLEAN) tries its number conversion in place instead of on a copy of
+    /// every value.
     @inline(__always) func putText(_ k: Int, _ p: UnsafeRawBufferPointer) {
-        if dataCount + p.count > dataCapacity {
+        if dataCount + p.count + 1 > dataCapacity {
             batch.dataCount = dataCount
-            batch.reserve(p.count)
+            batch.reserve(p.count + 1)
             data = batch.data; dataCapacity = batch.dataCapacity
         }
         tags[k] = 3; words[k] = Int64(dataCount); lengths[k] = Int32(p.count)
         if p.count > 0 { (data + dataCount).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count) }
-        dataCount += p.count
+        data[dataCount + p.count] = 0
+        dataCount += p.count + 1
     }
 
     /// Writes the sink's counters back to the batch before it is handed over.
@@ -246,7 +251,8 @@ extension SQLiteWarehouse {
                         case 1: sqlite3_bind_int64(stmt, slot, b.words[k])
                         case 2: sqlite3_bind_double(stmt, slot, Double(bitPattern: UInt64(bitPattern: b.words[k])))
                         default:
-                            sqlite3_bind_text(stmt, slot, UnsafeRawPointer(b.data + Int(b.words[k])).assumingMemoryBound(to: CChar.self), b.lengths[k], nil)
+                            // The sink wrote a zero byte after the text (BatchSink.putText).
+                            sqlite3_bind_text64(stmt, slot, UnsafeRawPointer(b.data + Int(b.words[k])).assumingMemoryBound(to: CChar.self), UInt64(b.lengths[k]), nil, UInt8(SQLITE_UTF8_ZT))
                         }
                     }
                 }

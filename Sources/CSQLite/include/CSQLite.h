@@ -9,6 +9,7 @@
 
 static inline int sqlite3_bind_double(sqlite3_stmt* a0, int a1, double a2) { return sqlite_nio_sqlite3_bind_double(a0, a1, a2); }
 static inline int sqlite3_bind_int64(sqlite3_stmt* a0, int a1, sqlite3_int64 a2) { return sqlite_nio_sqlite3_bind_int64(a0, a1, a2); }
+static inline int sqlite3_bind_text64(sqlite3_stmt* a0, int a1, const char* a2, sqlite3_uint64 a3, void(* a4)(void*), unsigned char a5) { return sqlite_nio_sqlite3_bind_text64(a0, a1, a2, a3, a4, a5); }
 static inline int sqlite3_bind_null(sqlite3_stmt* a0, int a1) { return sqlite_nio_sqlite3_bind_null(a0, a1); }
 static inline int sqlite3_bind_text(sqlite3_stmt* a0, int a1, const char* a2, int a3, void(* a4)(void*)) { return sqlite_nio_sqlite3_bind_text(a0, a1, a2, a3, a4); }
 static inline int sqlite3_busy_timeout(sqlite3* a0, int a1) { return sqlite_nio_sqlite3_busy_timeout(a0, a1); }
