@@ -73,9 +73,6 @@ public final class CSVReader {
         return true
     }
 
-    /// True when field `i` was written in quotes.
-    public func isQuoted(_ i: Int) -> Bool { quoted[i] }
-
     /// True when field `i` is NULL (unquoted and empty).
     @inline(__always) public func isNull(_ i: Int) -> Bool { lengths[i] == 0 && !quoted[i] }
 
