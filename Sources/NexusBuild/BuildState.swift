@@ -11,7 +11,9 @@ import NexusProject
 /// bytes 24–27, bumped by every committed write in rollback-journal mode) must be the one
 /// recorded after the last build, so a table changed by any other tool forces a rebuild.
 public struct BuildState: Codable, Equatable {
-    static let format = "nexus-build-2"
+    /// Bumped when a new nexus may build the same project differently, so that its first run
+    /// rebuilds (3: SQLite 3.54 from sqlite-nio, where a double-quoted string is an identifier).
+    static let format = "nexus-build-3"
     var fingerprint: String
     var changeCounter: UInt32
     /// Rows of each nexus relation, as the build reported them.

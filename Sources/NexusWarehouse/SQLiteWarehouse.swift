@@ -47,6 +47,9 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
 
     deinit { sqlite3_close_v2(db) }
 
+    /// The version of the SQLite library nexus is built with (sqlite-nio's copy).
+    public static var sqliteVersion: String { String(cString: sqlite3_libversion()) }
+
     /// SQLite sorts in memory here (`temp_store=MEMORY`, for the build's many small sorts);
     /// a sort of tens of millions of rows spills to temporary files instead.
     public func withSortsOnDisk<R>(_ body: () throws -> R) throws -> R {

@@ -13,6 +13,7 @@ struct Nexus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nexus",
         abstract: "Turn raw customer data into one identity graph, and shape it for Customer.io.",
+        version: "nexus \(SyncPayload.libraryVersion) (SQLite \(SQLiteWarehouse.sqliteVersion))",
         subcommands: [Run.self, Demo.self, Show.self, Explain.self, Generate.self, Export.self, CustomerIO.self, Doctor.self, Sync.self])
 
     /// Runs a command body, rendering a NexusError once, on one line, with a non-zero exit.

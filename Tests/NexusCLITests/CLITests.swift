@@ -51,6 +51,13 @@ struct CLITests {
         return d
     }
 
+    @Test func versionNamesNexusAndItsSQLite() throws {
+        let v = try nexus(["--version"], in: try tempDir())
+        #expect(v.status == 0)
+        #expect(v.stdout.hasPrefix("nexus 0."), "\(v.stdout)")
+        #expect(v.stdout.contains("(SQLite 3."), "\(v.stdout)")
+    }
+
     @Test func demoRunsAndTheOtherCommandsReadItsWarehouse() throws {
         let dir = try tempDir()
         let demo = try nexus(["demo", "demo"], in: dir)

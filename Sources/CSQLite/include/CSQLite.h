@@ -29,6 +29,7 @@ static inline const char *sqlite3_errmsg(sqlite3* a0) { return sqlite_nio_sqlite
 static inline int sqlite3_exec(sqlite3 * a0, const char * a1, int (* a2)(void*,int,char**,char**), void * a3, char ** a4) { return sqlite_nio_sqlite3_exec(a0, a1, a2, a3, a4); }
 static inline int sqlite3_finalize(sqlite3_stmt * a0) { return sqlite_nio_sqlite3_finalize(a0); }
 static inline void sqlite3_free(void* a0) { sqlite_nio_sqlite3_free(a0); }
+static inline const char *sqlite3_libversion(void) { return sqlite_nio_sqlite3_libversion(); }
 static inline int sqlite3_open_v2(const char * a0, sqlite3 ** a1, int a2, const char * a3) { return sqlite_nio_sqlite3_open_v2(a0, a1, a2, a3); }
 static inline int sqlite3_prepare_v2(sqlite3 * a0, const char * a1, int a2, sqlite3_stmt ** a3, const char ** a4) { return sqlite_nio_sqlite3_prepare_v2(a0, a1, a2, a3, a4); }
 static inline int sqlite3_reset(sqlite3_stmt * a0) { return sqlite_nio_sqlite3_reset(a0); }
