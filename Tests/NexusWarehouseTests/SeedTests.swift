@@ -200,3 +200,24 @@ struct ObjectConstructTests {
                 == "select T(), F(), 'true', \"true\", t.true, [false], `true` -- true\n/* false */ , trueish")
     }
 }
+
+struct PipelineTests {
+    /// Bulk inserts tell SQLite each text value is zero-terminated (so NUMERIC-affinity
+    /// columns convert it in place); the value must end where its cell ends, also in batches
+    /// reused after earlier rows left other bytes behind.
+    @Test func textIntoNumericColumnsEndsAtItsCell() throws {
+        let w = try SQLiteWarehouse(path: tempDir() + "/w.sqlite")
+        try w.execute("CREATE TABLE t (a NUMERIC, b TEXT, c TIMESTAMP)")
+        let n = 20_000
+        try w.insertPipelined(into: "t", columns: ["a", "b", "c"]) { sink in
+            for i in 0..<n {
+                sink.bind(0, String(i))
+                sink.bind(1, String(repeating: "9", count: i % 7))
+                sink.bind(2, "2025-01-0\(1 + i % 9) 10:00:00")
+                try sink.insertRow()
+            }
+        }
+        let r = try w.query("SELECT count(*), sum(a = rowid - 1), sum(typeof(a) = 'integer'), sum(length(b) = (rowid - 1) % 7), sum(c = '2025-01-0' || (1 + (rowid - 1) % 9) || ' 10:00:00') FROM t").rows[0]
+        #expect(r == [.integer(Int64(n)), .integer(Int64(n)), .integer(Int64(n)), .integer(Int64(n)), .integer(Int64(n))])
+    }
+}
