@@ -102,11 +102,7 @@ public final class CSVReader {
             pos = 0
         }
         if end == bufCapacity {
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: bufCapacity * 2)
-            bigger.update(from: buf, count: end)
-            buf.deallocate()
-            buf = bigger
-            bufCapacity *= 2
+            (buf, bufCapacity) = ByteBuffer.enlarge(buf, used: end, capacity: bufCapacity, toFit: 1)
         }
         let got = fread(buf + end, 1, bufCapacity - end, file)
         if got == 0 { eof = true }
