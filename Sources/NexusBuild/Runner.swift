@@ -291,18 +291,20 @@ public final class Runner {
     /// is 34M rows not decoded again). What it read is used only if the core views turn out
     /// to be plain projections of those seeds; otherwise it reads them as usual.
     final class SeedFeed {
-        let seeds: [SourceContract.Kind: (seed: Seed, state: FileState, entityTypes: [String]?)]
+        /// A fed seed: its file state to load from, and the entity types its source keeps.
+        typealias Entry = (seed: Seed, state: FileState, entityTypes: [String]?)
+        let seeds: [SourceContract.Kind: Entry]
         var results: [String: String] = [:]
         var usable = true
         var replay: [(EngineContext) -> Void] = []
-        init(seeds: [SourceContract.Kind: (seed: Seed, state: FileState, entityTypes: [String]?)]) { self.seeds = seeds }
+        init(seeds: [SourceContract.Kind: Entry]) { self.seeds = seeds }
         func contains(_ name: String) -> Bool { seeds.values.contains { $0.seed.name == name } }
     }
 
     /// A feed when this run can use one.
     func planFeed() throws -> SeedFeed? {
         guard engine is NativeEngine else { return nil }
-        var seeds: [SourceContract.Kind: (seed: Seed, state: FileState, entityTypes: [String]?)] = [:]
+        var seeds: [SourceContract.Kind: SeedFeed.Entry] = [:]
         for (kind, _) in NativeEngine.reads {
             let ins = sourceInputs(kind)
             guard ins.count == 1, !project.models.contains(where: { $0.name == ins[0].relation }),
