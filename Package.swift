@@ -43,7 +43,7 @@ let package = Package(
             "NexusBuild", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore", "NexusOutputs", "NexusSQL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
+        .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore", "NexusScaffold"]),
         .testTarget(name: "NexusProjectTests", dependencies: ["NexusProject", "NexusCore"]),
         .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore", "NexusSQL"]),
         // Test support: a real HTTP server standing in for Customer.io.

@@ -1,5 +1,6 @@
 import Testing
 @testable import NexusCore
+import NexusScaffold
 
 struct TimestampTests {
     @Test(arguments: [
@@ -48,7 +49,7 @@ struct TimestampTests {
             check(s)
         }
         // Random strings over the characters these forms use, biased towards valid shapes.
-        var rng = SplitMix(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let digits = Array("0123456789"), seps = Array("-: T")
         for _ in 0..<20_000 {
             var chars = Array("2024-02-29 23:59:59")
