@@ -30,8 +30,9 @@ struct TimestampTests {
     }
 
     /// The seed loader stores a value as it is when `isCanonicalSecond` says so; that must be
-    /// exactly when parsing and rewriting it gives back the same 19 bytes. The engine's fast reader of stored timestamps (`parseStored`, with its day cache carried
-    /// from value to value) must agree with `parse` on the same strings.
+    /// exactly when parsing and rewriting it gives back the same 19 bytes. The engine's fast
+    /// reader of stored timestamps (`parseStored`, with its day cache carried from value to
+    /// value) must agree with `parse` on the same strings.
     @Test func fastTimestampPathsAgreeWithParse() {
         var days = Timestamp.DayCache()
         func check(_ s: String) {
