@@ -160,13 +160,10 @@ public final class Runner {
                 let key = Runner.key(node)
                 switch node {
                 case .seed(let name):
-                    let hash: String
-                    if let feed, feed.contains(name) {
-                        if !fed { fed = true; try loadFeed(feed) }
-                        hash = try feed.results[name] ?? buildSeed(project.seeds.first { $0.name == name }!)
-                    } else {
-                        hash = try buildSeed(project.seeds.first { $0.name == name }!)
-                    }
+                    // The first fed seed loads all of them; a seed the feed did not load (it
+                    // failed there) is built the usual way.
+                    if let feed, !fed, feed.contains(name) { fed = true; try loadFeed(feed) }
+                    let hash = try feed?.results[name] ?? buildSeed(project.seeds.first { $0.name == name }!)
                     nodeFingerprints[key] = fingerprint(node, plan: plan, definition: hash)
                 case .model(let name):
                     let model = project.models.first { $0.name == name }!
