@@ -160,27 +160,28 @@ enum SQLiteFunctions {
             box.initialize(to: op.rawValue)
             sqlite3_create_function_v2(db, name, argc, SQLITE_UTF8 | SQLITE_DETERMINISTIC, box, { ctx, argc, argv in
                 let op = Op(rawValue: sqlite3_user_data(ctx)!.assumingMemoryBound(to: Int.self).pointee)!
-                var x = [Double](repeating: 0, count: Int(argc))
+                // At most two arguments: held in locals, since a model may call these per row.
+                var x = 0.0, y = 0.0
                 for k in 0..<Int(argc) {
                     guard let v = argv?[k], sqlite3_value_type(v) != SQLITE_NULL else { sqlite3_result_null(ctx); return }
                     if k == 0, op == .floor || op == .ceil || op == .trunc, sqlite3_value_numeric_type(v) == SQLITE_INTEGER {
                         sqlite3_result_int64(ctx, sqlite3_value_int64(v)); return
                     }
-                    x[k] = sqlite3_value_double(v)
+                    if k == 0 { x = sqlite3_value_double(v) } else { y = sqlite3_value_double(v) }
                 }
                 let r: Double
                 switch op {
-                case .floor: r = x[0].rounded(.down)
-                case .ceil: r = x[0].rounded(.up)
-                case .trunc: r = x[0].rounded(.towardZero)
-                case .sqrt: r = x[0] < 0 ? .nan : x[0].squareRoot()
-                case .exp: r = Foundation.exp(x[0])
-                case .ln: r = x[0] <= 0 ? .nan : Foundation.log(x[0])
-                case .log10: r = x[0] <= 0 ? .nan : Foundation.log10(x[0])
-                case .log2: r = x[0] <= 0 ? .nan : Foundation.log2(x[0])
-                case .log: r = x[0] <= 0 || x[0] == 1 || x[1] <= 0 ? .nan : Foundation.log(x[1]) / Foundation.log(x[0])
-                case .power: r = Foundation.pow(x[0], x[1])
-                case .mod: r = x[1] == 0 ? .nan : Foundation.fmod(x[0], x[1])
+                case .floor: r = x.rounded(.down)
+                case .ceil: r = x.rounded(.up)
+                case .trunc: r = x.rounded(.towardZero)
+                case .sqrt: r = x < 0 ? .nan : x.squareRoot()
+                case .exp: r = Foundation.exp(x)
+                case .ln: r = x <= 0 ? .nan : Foundation.log(x)
+                case .log10: r = x <= 0 ? .nan : Foundation.log10(x)
+                case .log2: r = x <= 0 ? .nan : Foundation.log2(x)
+                case .log: r = x <= 0 || x == 1 || y <= 0 ? .nan : Foundation.log(y) / Foundation.log(x)
+                case .power: r = Foundation.pow(x, y)
+                case .mod: r = y == 0 ? .nan : Foundation.fmod(x, y)
                 case .pi: r = Double.pi
                 }
                 if r.isNaN { sqlite3_result_null(ctx) } else { sqlite3_result_double(ctx, r) }
