@@ -33,8 +33,9 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         // Larger pages suit a warehouse (long scans, bulk appends); it only applies to a new file.
         // secure_delete: SQLite as built here (sqlite-nio's build, like Debian's) has it on,
         // which zeroes (and so journals and writes) every page of a dropped table: replacing a
-        // build's tables cost 20 s at 1,000,000 persons. FAST still scrubs deleted rows inside pages that are written
-        // anyway; freed pages keep their bytes until the next build reuses them.
+        // build's tables cost 20 s at 1,000,000 persons. FAST still scrubs deleted rows inside
+        // pages that are written anyway; freed pages keep their bytes until the next build
+        // reuses them.
         try execute("""
             PRAGMA secure_delete=FAST;
             PRAGMA page_size=65536;
