@@ -68,7 +68,9 @@ final class Fixture {
         try csv("s_events", ["event_id", "occurred_at", "event_name", "event_type", "source", "_ingested_at"], events)
         try csv("s_entity_identifiers", ["entity_identifier_id", "event_id", "edge_id", "entity_type", "identifier_type", "identifier_value", "role", "source", "occurred_at", "_ingested_at"], identifiers)
         try csv("s_entity_traits", ["entity_trait_id", "event_id", "entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "source", "occurred_at", "_ingested_at"], traits)
-        try csv("s_relationship_declarations", ["relationship_declaration_id", "event_id", "occurred_at", "entity_a_identifier", "entity_a_identifier_type", "entity_a_type", "entity_a_role", "entity_b_identifier", "entity_b_identifier_type", "entity_b_type", "entity_b_role", "relationship_type", "relationship_direction", "is_active", "source"], declarations)
+        // A declaration row of 16 values also carries `_ingested_at` (optional in the contract).
+        try csv("s_relationship_declarations", ["relationship_declaration_id", "event_id", "occurred_at", "entity_a_identifier", "entity_a_identifier_type", "entity_a_type", "entity_a_role", "entity_b_identifier", "entity_b_identifier_type", "entity_b_type", "entity_b_role", "relationship_type", "relationship_direction", "is_active", "source"]
+                + (declarations.contains { $0.count == 16 } ? ["_ingested_at"] : []), declarations)
         for (path, text) in extraFiles {
             let full = root + "/" + path
             try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
