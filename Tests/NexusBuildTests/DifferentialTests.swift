@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NexusCore
+import NexusScaffold
 
 /// The native engine against a naive reading of the rules, on random projects.
 ///
@@ -29,31 +30,20 @@ struct DifferentialTests {
         }
     }
 
-    /// splitmix64: the same cases on every machine.
-    struct Rng: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func ts(_ r: inout Rng) -> String { String(format: "2025-01-%02d %02d:00:00", Int.random(in: 1...4, using: &r), Int.random(in: 0...2, using: &r)) }
+    static func ts(_ r: inout SeededRandom) -> String { String(format: "2025-01-%02d %02d:00:00", Int.random(in: 1...4, using: &r), Int.random(in: 0...2, using: &r)) }
 
     typealias Case = (events: [(String, String)], idents: [Ident], traits: [Trait], declarations: [Declaration])
 
     /// A random project: events, identifier occurrences, traits and relationship declarations,
-    /// in random order; `scale` multiplies the counts and the pool of identifier values.
+    /// in random order; `scale` multiplies the counts and the pool of identifier values. The
+    /// generator is the synthetic clinic's SplitMix64: the same cases on every machine.
     static func makeCase(_ seed: UInt64, scale: Int = 1) -> Case {
-        var r = Rng(state: seed)
+        var r = SeededRandom(seed: seed)
         let eventCount = Int.random(in: 5...40, using: &r) * scale
         let events = (1...eventCount).map { ("e\($0)", ts(&r)) }.shuffled(using: &r)
         let itypes = ["email", "email2", "phone", "uid"]
         let pool = Int.random(in: 2...12, using: &r) * scale
-        func value(_ r: inout Rng) -> String {
+        func value(_ r: inout SeededRandom) -> String {
             let k = Int.random(in: 0..<pool, using: &r)
             return Int.random(in: 0..<5, using: &r) == 0 ? "V\(k)" : "v\(k)"
         }
@@ -97,7 +87,7 @@ struct DifferentialTests {
         var declarations: [Declaration] = []
         let declarationCount = Int.random(in: 0...60, using: &r) * scale
         let declarationIDs = Array(0..<declarationCount).shuffled(using: &r)
-        func side(_ r: inout Rng, _ etypes: [String]) -> (String, String?, String?, String?) {
+        func side(_ r: inout SeededRandom, _ etypes: [String]) -> (String, String?, String?, String?) {
             (etypes[Int.random(in: 0..<etypes.count, using: &r)],
              Int.random(in: 0..<30, using: &r) == 0 ? nil : itypes[Int.random(in: 0..<4, using: &r) == 0 ? 1 : 0],
              Int.random(in: 0..<30, using: &r) == 0 ? nil : "v\(Int.random(in: 0..<2, using: &r))",
@@ -178,7 +168,7 @@ struct DifferentialTests {
         for i in occ where eventTime[i.event] != nil { triples.insert([i.event, entityOf[node(i)], i.role]) }
         x.participants = triples.map { t in
             [NexusID.make("entity_participant", t), members[t[1]!]![0].etype, t[0], t[1], t[2], eventTime[t[0]!]]
-        }.sorted { $0.map { $0 ?? "" }.lexicographicallyPrecedes($1.map { $0 ?? "" }) }
+        }.sorted(by: rowOrder)
         // Entities, by type in nexus.yml order, then id.
         for (id, nodes) in members.sorted(by: { (types.firstIndex(of: $0.value[0].etype)!, $0.key) < (types.firstIndex(of: $1.value[0].etype)!, $1.key) }) {
             let mine = nodes.flatMap { occurrences[$0]! }
@@ -213,6 +203,11 @@ struct DifferentialTests {
         return x
     }
 
+    /// Rows in text order, NULL first.
+    static func rowOrder(_ a: [String?], _ b: [String?]) -> Bool {
+        a.map { $0 ?? "" }.lexicographicallyPrecedes(b.map { $0 ?? "" })
+    }
+
     @discardableResult
     static func check(_ seed: UInt64, scale: Int = 1) throws -> Expected {
         let c = makeCase(seed, scale: scale)
@@ -239,11 +234,11 @@ struct DifferentialTests {
             let traits = try w.strings("SELECT entity_id, trait_name, trait_value, occurred_at, entity_trait_id FROM nexus_resolved_entity_traits")
             #expect(traits.count == x.traits.count && Set(traits) == x.traits, "\(label): resolved traits")
             let participants = try w.strings("SELECT entity_participant_id, entity_type, event_id, entity_id, role, occurred_at FROM nexus_entity_participants")
-                .sorted { $0.map { $0 ?? "" }.lexicographicallyPrecedes($1.map { $0 ?? "" }) }
+                .sorted(by: rowOrder)
             #expect(participants == x.participants, "\(label): participants")
-            let columns = try w.columns(of: "nexus_entities")!.map(\.name)
-            #expect(columns == ["entity_id", "entity_type"] + x.traitNames + ["_created_at", "_updated_at", "_last_merged_at", "first_interaction_at", "last_interaction_at", "_processed_at"], "\(label): entity columns")
-            let entities = try w.strings("SELECT \((["entity_id", "entity_type"] + x.traitNames + ["_created_at", "_updated_at", "_last_merged_at", "first_interaction_at", "last_interaction_at"]).map { "\"\($0)\"" }.joined(separator: ", ")) FROM nexus_entities ORDER BY rowid")
+            let checked = ["entity_id", "entity_type"] + x.traitNames + ["_created_at", "_updated_at", "_last_merged_at", "first_interaction_at", "last_interaction_at"]
+            #expect(try w.columns(of: "nexus_entities")!.map(\.name) == checked + ["_processed_at"], "\(label): entity columns")
+            let entities = try w.strings("SELECT \(checked.map { "\"\($0)\"" }.joined(separator: ", ")) FROM nexus_entities ORDER BY rowid")
             #expect(entities == x.entities, "\(label): entities")
             let relationships = try w.strings("""
                 SELECT relationship_id, entity_a_id, entity_a_type, entity_a_role, entity_b_id, entity_b_type, entity_b_role,
