@@ -154,7 +154,7 @@ struct DifferentialTests {
             guard let itype = t.itype, let value = t.value, let name = t.name, let tv = t.traitValue, !tv.isEmpty,
                   let entity = entityOf[Node(etype: t.etype, itype: itype, value: value)] else { continue }
             let norm = name.lowercased().replacingOccurrences(of: " ", with: "_")
-            if let w = winners[entity]?[norm], (w.occurred ?? "", w.ingested ?? "", w.id) > (t.occurred ?? "", t.ingested ?? "", t.id) { continue }
+            if let w = winners[entity]?[norm], recency(w.occurred, w.ingested, w.id) > recency(t.occurred, t.ingested, t.id) { continue }
             winners[entity, default: [:]][norm] = t
         }
         for (entity, byName) in winners {
@@ -192,7 +192,7 @@ struct DifferentialTests {
             guard let a = entity(d.a), let b = entity(d.b), let type = d.type else { continue }
             keyed[[a, b, type], default: []].append(d)
         }
-        func order(_ d: Declaration) -> (String, String, String) { (d.occurred ?? "", d.ingested ?? "", d.id) }
+        func order(_ d: Declaration) -> (String, String, String) { recency(d.occurred, d.ingested, d.id) }
         for (key, ds) in keyed.sorted(by: { (rank[$0.key[0]]!, rank[$0.key[1]]!, $0.key[2]) < (rank[$1.key[0]]!, rank[$1.key[1]]!, $1.key[2]) }) {
             let last = ds.max { order($0) < order($1) }!, first = ds.min { order($0) < order($1) }!
             let known = ds.compactMap(\.occurred)
@@ -201,6 +201,12 @@ struct DifferentialTests {
                                     last.direction, active, known.min(), known.max(), first.source, known.max(), known.min()])
         }
         return x
+    }
+
+    /// The order of observations for traits and declarations alike: `occurred_at`, then
+    /// `_ingested_at` (NULL oldest), then the id; the latest wins.
+    static func recency(_ occurred: String?, _ ingested: String?, _ id: String) -> (String, String, String) {
+        (occurred ?? "", ingested ?? "", id)
     }
 
     /// Rows in text order, NULL first.
