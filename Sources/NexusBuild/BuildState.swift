@@ -13,7 +13,7 @@ import NexusProject
 public struct BuildState: Codable, Equatable {
     /// Bumped when a new nexus may build the same project differently, so that its first run
     /// rebuilds (3: SQLite 3.54 from sqlite-nio, where a double-quoted string is an identifier).
-    static let format = "nexus-build-3"
+    static let format = "nexus-build-4"
     var fingerprint: String
     var changeCounter: UInt32
     /// Rows of each nexus relation, as the build reported them.

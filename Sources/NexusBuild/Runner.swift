@@ -143,7 +143,8 @@ public final class Runner {
             let sources = cfg.sources.map { s in
                 "\(s.name):\(s.enabled):\(s.events):\(s.entities?.joined(separator: "+") ?? "-"):\(s.relationships)"
             }.joined(separator: ",")
-            return common + "|" + sources + "|" + engine.identity
+            let indexes = cfg.indexes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(\.description).joined(separator: "+"))" }.joined(separator: ",")
+            return common + "|" + sources + "|" + engine.identity + "|" + indexes
         case .seed:
             return common
         }
@@ -360,8 +361,17 @@ public final class Runner {
         }, catalog: { [unowned self] in try self.warehouse.columns(of: self.physical($0)) })
         let body = warehouse.dialect.adapt(Runner.stripTrailingSemicolons(sql))
         var rows: Int? = nil
+        var materialized = model.materialized
+        var note: String? = nil
+        // A view must open in every client of the warehouse; one that needs nexus's own
+        // functions is stored as a table instead.
+        let needs = warehouse.nexusOnlyFunctions(calledBy: body)
+        if materialized == .view, !needs.isEmpty {
+            materialized = .table
+            note = "stored as a table, not a view: it calls \(needs.joined(separator: ", ")), which only nexus adds to SQLite"
+        }
         do {
-            switch model.materialized {
+            switch materialized {
             case .view:
                 try warehouse.execute("CREATE VIEW \(warehouse.dialect.quote(stage(model.name))) AS \(body)")
                 let project = self.project, d = warehouse.dialect, w = warehouse
@@ -371,13 +381,17 @@ public final class Runner {
                 }))
             case .table:
                 rows = try warehouse.createTable(stage(model.name), as: body)
+                try buildIndexes(model.indexes, on: model.name, table: stage(model.name), owner: "model \(model.name)",
+                                 at: SourceLocation(file: model.file, model: model.name))
             }
+        } catch let e as NexusError where e.code == "index" {
+            throw e
         } catch let e as NexusError {
             if e.code == "contract" { throw e.adding(model: model.name, file: model.file) }
             throw NexusError("sql", "model failed: \(e.message)", at: SourceLocation(file: model.file, model: model.name))
         }
         staged.insert(model.name)
-        record(StepResult(kind: model.materialized == .view ? "view" : "model", name: model.name, rows: rows, seconds: now() - t0, note: nil))
+        record(StepResult(kind: materialized == .view ? "view" : "model", name: model.name, rows: rows, seconds: now() - t0, note: note))
     }
 
     static func stripTrailingSemicolons(_ sql: String) -> String {
@@ -455,6 +469,86 @@ public final class Runner {
             }
         }
         try engine.run(ctx, warehouse: warehouse)
+        try buildNexusIndexes()
+    }
+
+    // MARK: indexes
+
+    /// Tables to bring the planner's statistics up to date for at the swap (final names),
+    /// besides the staged tables.
+    var analyzeAlso: Set<String> = []
+
+    /// Builds `specs` on `table`, the relation `name` in this build (its staging copy when this
+    /// run rebuilds it), each unless an index on the same columns is there already. Returns
+    /// how many it built.
+    @discardableResult
+    func buildIndexes(_ specs: [IndexSpec], on name: String, table: String, owner: String, at location: SourceLocation) throws -> Int {
+        guard !specs.isEmpty else { return 0 }
+        let columns = try warehouse.columns(of: table) ?? []
+        var have = try warehouse.indexes(on: table)
+        var built = 0
+        for spec in specs {
+            for c in spec.columns where !columns.contains(where: { $0.name == c }) {
+                throw NexusError("index", "\(owner): index \(spec) names column '\(c)', which \(name) does not have (it has: \(columns.map(\.name).joined(separator: ", ")))", at: location)
+            }
+            if have.contains(spec.columns) { continue }
+            do {
+                try warehouse.createIndex(spec, on: table, name: "\(name)__\(spec.columns.joined(separator: "_"))")
+            } catch let e as NexusError {
+                throw NexusError("index", "\(owner): index \(spec) on \(name) failed: \(e.message)", at: location)
+            }
+            have.append(spec.columns)
+            built += 1
+        }
+        if !staged.contains(name) { analyzeAlso.insert(name) }
+        return built
+    }
+
+    /// nexus's own indexes and those nexus.yml asks for, on the tables this run built. Where a
+    /// core relation is a view, its indexes go on the source tables under it.
+    func buildNexusIndexes() throws {
+        let t0 = now()
+        let cfg = project.config
+        let location = SourceLocation(file: "nexus.yml")
+        var specs = NexusIndexes.defaults(entityTypes: cfg.entityTypes)
+        for (table, extra) in cfg.indexes {
+            guard project.nexusRelations.contains(table) else {
+                throw NexusError("index", "nexus.yml indexes: '\(table)' is not a nexus table (nexus tables: \(project.nexusRelations.joined(separator: ", ")))", at: location)
+            }
+            specs[table, default: []] += extra
+        }
+        var built = 0
+        var identifierTypes: Set<String> = []
+        for name in project.nexusRelations {
+            var list = specs[name] ?? []
+            if name == "nexus_entities" {
+                let columns = try warehouse.columns(of: physical(name))?.map(\.name) ?? []
+                list = NexusIndexes.entityLookups(columns: columns, identifierTypes: identifierTypes) + list
+            }
+            guard !list.isEmpty else { continue }
+            if try warehouse.relationKind(physical(name)) == .view {
+                guard let kind = SourceContract.Kind.allCases.first(where: { $0.coreTable == name }) else { continue }
+                for input in sourceInputs(kind) where try warehouse.relationKind(input.physicalName) == .table {
+                    built += try buildIndexes(list, on: input.relation, table: input.physicalName, owner: "nexus.yml indexes of \(name)", at: location)
+                }
+                continue
+            }
+            built += try buildIndexes(list, on: name, table: physical(name), owner: "nexus.yml indexes of \(name)", at: location)
+            if name.hasPrefix("nexus_resolved_"), name.hasSuffix("_identifiers") {
+                identifierTypes.formUnion(try distinctValues(of: "identifier_type", in: physical(name)))
+            }
+        }
+        record(StepResult(kind: "nexus", name: "indexes", rows: nil, seconds: now() - t0,
+                          note: "\(built) index\(built == 1 ? "" : "es") on the keys models join on"))
+    }
+
+    /// The distinct values of an indexed column, one index probe each (not a scan).
+    func distinctValues(of column: String, in table: String) throws -> Set<String> {
+        let d = warehouse.dialect, c = d.quote(column), t = d.quote(table)
+        return Set(try warehouse.query("""
+            WITH RECURSIVE v(x) AS (SELECT min(\(c)) FROM \(t) UNION ALL SELECT (SELECT min(\(c)) FROM \(t) WHERE \(c) > v.x) FROM v WHERE v.x IS NOT NULL)
+            SELECT x FROM v WHERE x IS NOT NULL
+            """).rows.compactMap { $0[0].string })
     }
 
     // MARK: swap
@@ -480,6 +574,10 @@ public final class Runner {
             for v in stagedViews {
                 try warehouse.execute("CREATE VIEW \(d.quote(v.name)) AS \(try v.finalSQL())")
             }
+            // The planner's statistics for every table this build replaced or indexed (sqlite_stat1
+            // rows name tables; a renamed table has none).
+            let tables = try staged.union(analyzeAlso).sorted().filter { try warehouse.relationKind($0) == .table }
+            try warehouse.analyze(tables)
             for (seed, state) in seedStates {
                 try warehouse.execute("""
                     INSERT OR REPLACE INTO \(Runner.seedStateTable) (name, path, size, mtime, hash, types)

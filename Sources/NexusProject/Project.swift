@@ -11,6 +11,8 @@ public struct Model: Sendable {
     public var template: Template
     public var materialized: Materialization
     public var tags: [String]
+    /// Indexes to build on the model's table (`config(indexes=[{'columns': […], 'unique': false}])`).
+    public var indexes: [IndexSpec] = []
     /// Names this model refers to with `ref(…)`, in order of first appearance.
     public var refs: [String]
     public var warnings: [String]
@@ -140,6 +142,7 @@ public struct Project: Sendable {
         var refs: [String] = []
         var materialized = Model.Materialization.table
         var tags: [String] = []
+        var indexes: [IndexSpec] = []
         var warnings: [String] = []
         var sawConfig = false
         // Bare names (`{{ this }}`, `{{ target.name }}`) are dbt context nexus does not have.
@@ -191,6 +194,8 @@ public struct Project: Sendable {
                             for e in l { if case .literal(.string(let t)) = e { tags.append(t) } else { throw NexusError("template", "tags must be a list of strings", at: call.location) } }
                         } else if case .literal(.string(let t)) = expr { tags = [t] }
                         else { throw NexusError("template", "tags must be a list of strings", at: call.location) }
+                    case "indexes":
+                        indexes = try parseIndexes(expr, at: call.location)
                     default:
                         warnings.append("\(file): config key '\(key)' is a dbt setting nexus ignores")
                     }
@@ -198,7 +203,36 @@ public struct Project: Sendable {
             default: break
             }
         }
-        return Model(name: name, file: file, template: template, materialized: materialized, tags: tags, refs: refs, warnings: warnings)
+        if materialized == .view, !indexes.isEmpty {
+            warnings.append("\(file): indexes apply to tables; the view '\(name)' is built without them")
+        }
+        return Model(name: name, file: file, template: template, materialized: materialized, tags: tags,
+                     indexes: materialized == .view ? [] : indexes, refs: refs, warnings: warnings)
+    }
+
+    /// dbt-postgres's `indexes=[{'columns': ['a', 'b'], 'unique': false}]` (its `type` key is
+    /// accepted: SQLite has one kind of index).
+    static func parseIndexes(_ expr: TemplateExpr, at location: SourceLocation) throws -> [IndexSpec] {
+        let shape = "indexes must be a list of {'columns': ['col', …], 'unique': true|false}"
+        guard case .list(let entries) = expr else { throw NexusError("template", shape, at: location) }
+        return try entries.map { entry in
+            guard case .dict(let pairs) = entry else { throw NexusError("template", shape, at: location) }
+            var spec = IndexSpec(columns: [])
+            for (key, value) in pairs {
+                switch (key, value) {
+                case ("columns", .list(let cols)):
+                    spec.columns = try cols.map {
+                        guard case .literal(.string(let c)) = $0, !c.isEmpty else { throw NexusError("template", shape, at: location) }
+                        return c
+                    }
+                case ("unique", .literal(.bool(let u))): spec.unique = u
+                case ("type", .literal(.string)): break
+                default: throw NexusError("template", "\(shape); '\(key)' is not one of its keys or has the wrong kind of value", at: location)
+                }
+            }
+            guard !spec.columns.isEmpty else { throw NexusError("template", "an index needs at least one column: \(shape)", at: location) }
+            return spec
+        }
     }
 
     /// Files under `root/folder` with extension `ext`, as paths relative to root, sorted.

@@ -83,7 +83,9 @@ public struct SQLiteDialect: SQLDialect {
         "nexus_boolean(\(expression), \(literal(relation)), \(literal(column)), \(castText(key)))"
     }
     public func castReal(_ expression: String) -> String { "cast(\(expression) as real)" }
-    public func adapt(_ sql: String) -> String { SQLBooleanLiterals.rewrite(sql, true: "nexus_true()", false: "nexus_false()") }
+    /// Snowflake's functions as SQL SQLite runs by itself (`SQLiteSpelling`), so that views stay
+    /// readable by any SQLite client.
+    public func adapt(_ sql: String) -> String { SQLiteSpelling.rewrite(sql) }
     public func timestampNTZ(_ expression: String) -> String { "to_timestamp_ntz(\(expression))" }
     public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String { "object_construct(\n    \(pairList(pairs)))" }
 }

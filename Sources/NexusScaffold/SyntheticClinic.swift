@@ -13,9 +13,13 @@ public struct SyntheticClinic {
     /// Also write Customer.io outputs (persons, locations, memberships, events) and a
     /// `customerio:` section, for sync benchmarks.
     public var customerIO: Bool
+    /// Also write the seed's four Customer.io example models as the user's description has
+    /// them (and the `high_level_customer_journey` model they read), with the location trait
+    /// they select, to measure them at scale.
+    public var seedOutputs: Bool
 
-    public init(persons: Int, seed: UInt64 = 42, customerIO: Bool = false) {
-        self.persons = persons; self.seed = seed; self.customerIO = customerIO
+    public init(persons: Int, seed: UInt64 = 42, customerIO: Bool = false, seedOutputs: Bool = false) {
+        self.persons = persons; self.seed = seed; self.customerIO = customerIO; self.seedOutputs = seedOutputs
     }
 
     public struct Stats: Sendable { public var events = 0, identifiers = 0, traits = 0, declarations = 0 }
@@ -61,6 +65,7 @@ public struct SyntheticClinic {
             trait(e, "group", "location_id", lid, "location_id", lid, at)
             trait(e, "group", "location_id", lid, "location_name", "Clinic \(cities[l % cities.count]) \(l)", at)
             trait(e, "group", "location_id", lid, "city", cities[l % cities.count], at)
+            if seedOutputs { trait(e, "group", "location_id", lid, "location_lobbie_integration_uuid", "uuid-\(lid)", at) }
         }
         let types = ["consultation", "follow-up", "lab work", "therapy session"]
         let statuses = ["active", "active", "active", "lead", "inactive"]
@@ -142,6 +147,13 @@ public struct SyntheticClinic {
         if customerIO {
             for (name, sql) in SyntheticClinic.customerIOModels {
                 try writeFile((dir as NSString).appendingPathComponent("models/customer_io/\(name).sql"), sql)
+            }
+        }
+        if seedOutputs {
+            let outputs = (dir as NSString).appendingPathComponent("models/output")
+            try writeFile((outputs as NSString).appendingPathComponent("high_level_customer_journey.sql"), DemoProject.journeySQL)
+            for (name, sql) in CustomerIOExamples.seedModels {
+                try writeFile((outputs as NSString).appendingPathComponent("customer_io/\(name).sql"), sql)
             }
         }
         return stats

@@ -4,6 +4,12 @@ import NexusCore
 
 /// SQL functions nexus adds to SQLite so that models written for Snowflake run unchanged.
 enum SQLiteFunctions {
+    /// Every function `register` adds: SQL that calls one of them runs only on nexus's connections.
+    static let names = Set<String>([
+        "md5", "to_timestamp_ntz", "nexus_timestamp", "nexus_boolean", "nexus_true", "nexus_false",
+        "object_construct", "object_construct_keep_null",
+    ]).union(mathFunctions.map(\.0))
+
     static func register(on db: OpaquePointer) {
         registerJSON(on: db)
         registerMath(on: db)
@@ -148,14 +154,16 @@ enum SQLiteFunctions {
     /// SQLite nexus links (sqlite-nio's build) leaves out; Snowflake and PostgreSQL models use them.
     /// As in SQLite: NULL in, NULL out; outside a function's domain, NULL; ceil, floor and
     /// trunc return an integer argument unchanged.
+    enum MathOp: Int { case floor, ceil, trunc, sqrt, exp, ln, log10, log2, log, power, mod, pi }
+    static let mathFunctions: [(String, MathOp, Int32)] = [
+        ("floor", .floor, 1), ("ceil", .ceil, 1), ("ceiling", .ceil, 1), ("trunc", .trunc, 1),
+        ("sqrt", .sqrt, 1), ("exp", .exp, 1), ("ln", .ln, 1), ("log10", .log10, 1), ("log2", .log2, 1),
+        ("log", .log10, 1), ("log", .log, 2), ("pow", .power, 2), ("power", .power, 2), ("mod", .mod, 2), ("pi", .pi, 0),
+    ]
+
     static func registerMath(on db: OpaquePointer) {
-        enum Op: Int { case floor, ceil, trunc, sqrt, exp, ln, log10, log2, log, power, mod, pi }
-        let functions: [(String, Op, Int32)] = [
-            ("floor", .floor, 1), ("ceil", .ceil, 1), ("ceiling", .ceil, 1), ("trunc", .trunc, 1),
-            ("sqrt", .sqrt, 1), ("exp", .exp, 1), ("ln", .ln, 1), ("log10", .log10, 1), ("log2", .log2, 1),
-            ("log", .log10, 1), ("log", .log, 2), ("pow", .power, 2), ("power", .power, 2), ("mod", .mod, 2), ("pi", .pi, 0),
-        ]
-        for (name, op, argc) in functions {
+        typealias Op = MathOp
+        for (name, op, argc) in mathFunctions {
             let box = UnsafeMutablePointer<Int>.allocate(capacity: 1)
             box.initialize(to: op.rawValue)
             sqlite3_create_function_v2(db, name, argc, SQLITE_UTF8 | SQLITE_DETERMINISTIC, box, { ctx, argc, argv in

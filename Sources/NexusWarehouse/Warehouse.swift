@@ -36,6 +36,17 @@ public protocol Warehouse: AnyObject {
     func executeMany(_ sql: String, _ rows: [[SQLValue]]) throws
     /// Runs `body`, whose statements sort more rows than fit in memory, with sort space on disk.
     func withSortsOnDisk<R>(_ body: () throws -> R) throws -> R
+    /// The functions `sql` calls that only nexus's connections have (sorted): a view over it
+    /// would fail in the warehouse's other clients, so nexus stores such a model as a table.
+    func nexusOnlyFunctions(calledBy sql: String) -> [String]
+    /// Creates an index on `table` named after `name` (a free variant of it: the previous
+    /// build's table may still hold an index of that name until the swap); returns its name.
+    @discardableResult
+    func createIndex(_ index: IndexSpec, on table: String, name: String) throws -> String
+    /// The column lists of the indexes on `table`, in column order.
+    func indexes(on table: String) throws -> [[String]]
+    /// Brings the planner's statistics of `tables` up to date.
+    func analyze(_ tables: [String]) throws
 }
 
 extension Warehouse {

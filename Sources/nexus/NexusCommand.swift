@@ -151,11 +151,13 @@ extension Nexus {
         var seed: UInt64 = 42
         @Flag(help: "Also write Customer.io outputs and a customerio: section (for sync benchmarks).")
         var customerio = false
+        @Flag(help: "Also write the user's four Customer.io example models as written (and the journey model they read).")
+        var seedOutputs = false
 
         func run() throws {
             try Nexus.guarded {
                 let root = URL(fileURLWithPath: out).standardizedFileURL.path
-                let stats = try SyntheticClinic(persons: persons, seed: seed, customerIO: customerio).write(to: root)
+                let stats = try SyntheticClinic(persons: persons, seed: seed, customerIO: customerio, seedOutputs: seedOutputs).write(to: root)
                 print("wrote \(root): \(stats.events) events, \(stats.identifiers) identifier rows, \(stats.traits) trait rows, \(stats.declarations) relationship declarations")
             }
         }

@@ -57,8 +57,10 @@ public struct ProjectConfig: Sendable {
     public var vars: [String: TemplateValue]
     public var seeds: [String: SeedConfig]
     public var customerIO: CustomerIOConfig
+    /// Indexes on nexus's own tables besides the ones it always builds (`indexes:`), by table.
+    public var indexes: [String: [IndexSpec]] = [:]
 
-    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio"]
+    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio", "indexes"]
 
     /// Parses and validates the text of `nexus.yml`.
     public static func parse(_ text: String, file: String) throws -> ProjectConfig {
@@ -183,7 +185,27 @@ public struct ProjectConfig: Sendable {
                 cio.outputs = try seq.map { n in guard let s = n.string else { throw r.error("outputs must be a list of model names", n) }; return s }
             }
         }
-        return ProjectConfig(name: name, warehouse: warehouse, sources: sources, entityTypes: entityTypes, vars: vars, seeds: seeds, customerIO: cio)
+        var indexes: [String: [IndexSpec]] = [:]
+        if let ix = top["indexes"] {
+            let shape = "'indexes' maps a nexus table to a list of {columns: [col, …], unique: true|false}"
+            guard case .mapping(let im) = ix else { throw r.error(shape, ix) }
+            for (k, v) in im {
+                guard let table = k.string else { throw r.error(shape, k) }
+                guard table.hasPrefix("nexus_") else {
+                    throw r.error("'indexes' is for nexus's own tables; '\(table)' takes its indexes in its model's config(indexes=[…])", k)
+                }
+                guard case .sequence(let seq) = v else { throw r.error(shape, v) }
+                indexes[table] = try seq.map { entry in
+                    guard case .mapping(let em) = entry else { throw r.error(shape, entry) }
+                    try r.checkKeys(em, allowed: ["columns", "unique"], context: "an index of '\(table)'")
+                    guard let c = em["columns"], case .sequence(let cols) = c, !cols.isEmpty else { throw r.error(shape, entry) }
+                    let columns = try cols.map { n in guard let s = n.string, !s.isEmpty else { throw r.error(shape, n) }; return s }
+                    return IndexSpec(columns: columns, unique: try em["unique"].map { try r.bool($0, "unique") } ?? false)
+                }
+            }
+        }
+        return ProjectConfig(name: name, warehouse: warehouse, sources: sources, entityTypes: entityTypes, vars: vars, seeds: seeds,
+                             customerIO: cio, indexes: indexes)
     }
 
     static func isName(_ s: String) -> Bool {
