@@ -9,7 +9,10 @@ import NexusWarehouse
 ///
 /// A column is a timestamp when its declared type says so, or when every value in it is a
 /// timestamp in nexus's canonical form; it is JSON when every value is a JSON object or
-/// array. The relation is read into memory (fine for outputs; large syncs stream in `sync`).
+/// array. Rows stream from the warehouse to the file: each column is taken to be of the kind
+/// its first value shows, and in the rare relation where a later value says otherwise, the
+/// kinds are read from every row and the file is written again. The file appears whole or
+/// not at all (written beside it, then renamed).
 public struct Exporter {
     public enum Format: String, Sendable, CaseIterable { case csv, jsonl }
 
@@ -26,73 +29,161 @@ public struct Exporter {
             let names = try warehouse.relations().map(\.name).filter { !$0.hasPrefix("_nexus") && !$0.hasPrefix("__nexus") }
             throw NexusError("export", "no relation named '\(relation)' (there are: \(names.joined(separator: ", ")))")
         }
-        let result = try warehouse.query("SELECT * FROM \(warehouse.dialect.quote(relation))")
-        let kinds: [Kind] = result.columns.indices.map { i in
-            if i < declared.count, ColumnType(declared: declared[i].declaredType).isTemporal { return .timestamp }
-            let values = result.rows.compactMap { $0[i].isNull ? nil : $0[i] }
-            guard !values.isEmpty else { return .plain }
-            if values.allSatisfy({ v in if case .text(let s) = v { return Exporter.isCanonicalTimestamp(s) } else { return false } }) { return .timestamp }
-            if values.allSatisfy({ v in if case .text(let s) = v { return Exporter.isJSONContainer(s) } else { return false } }) { return .json }
-            return .plain
-        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = (directory as NSString).appendingPathComponent("\(relation).\(format.rawValue)")
-        var out = ""
-        switch format {
-        case .csv:
-            out += result.columns.map(Exporter.csvField).joined(separator: ",") + "\n"
-            for row in result.rows {
-                out += row.indices.map { i -> String in
-                    switch row[i] {
-                    case .null: return ""
-                    case .text(let s) where kinds[i] == .timestamp: return Exporter.csvField(Exporter.iso(s))
-                    default: return Exporter.csvField(row[i].description)
-                    }
-                }.joined(separator: ",") + "\n"
+        let partial = path + ".partial"
+        let sql = "SELECT * FROM \(warehouse.dialect.quote(relation))"
+        let fixed: [Kind?] = declared.map { ColumnType(declared: $0.declaredType).isTemporal ? .timestamp : nil }
+        do {
+            let isDeclared = fixed.map { $0 != nil }
+            var rows = try write(sql, format: format, kinds: fixed, declared: isDeclared, settled: false, to: partial)
+            if rows == nil {
+                rows = try write(sql, format: format, kinds: try kinds(sql, fixed: fixed), declared: isDeclared, settled: true, to: partial)
             }
-        case .jsonl:
-            for row in result.rows {
-                let fields = row.indices.map { i -> String in
-                    let key = Exporter.jsonString(result.columns[i])
-                    let value: String
-                    switch row[i] {
-                    case .null: value = "null"
-                    case .integer(let v): value = String(v)
-                    case .real(let v): value = v.isFinite ? String(v) : "null"
-                    case .text(let s):
-                        switch kinds[i] {
-                        case .timestamp: value = Exporter.jsonString(Exporter.iso(s))
-                        case .json: value = s
-                        case .plain: value = Exporter.jsonString(s)
-                        }
-                    }
-                    return "\(key):\(value)"
-                }
-                out += "{" + fields.joined(separator: ",") + "}\n"
-            }
-        }
-        do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+            return (path, rows ?? 0)
+        } catch let e as NexusError {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw e
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
             throw NexusError("export", "cannot write \(path): \(error.localizedDescription)")
         }
-        return (path, result.rows.count)
     }
 
-    static func isCanonicalTimestamp(_ s: String) -> Bool { Timestamp.parseCanonical(s) != nil }
+    /// Each column's kind from every row: one pass, nothing held but the answer.
+    func kinds(_ sql: String, fixed: [Kind?]) throws -> [Kind?] {
+        var timestamp: [Bool] = [], json: [Bool] = [], seen: [Bool] = []
+        try warehouse.stream(sql) { c in
+            if seen.isEmpty { timestamp = Array(repeating: true, count: c.columnCount); json = timestamp; seen = Array(repeating: false, count: c.columnCount) }
+            for i in 0..<c.columnCount where (i >= fixed.count || fixed[i] == nil) && (timestamp[i] || json[i]) {
+                switch c.storage(i) {
+                case .null: continue
+                case .text:
+                    seen[i] = true
+                    c.withBytes(i) { b in
+                        if timestamp[i] { timestamp[i] = Exporter.isCanonicalTimestamp(b) }
+                        if json[i] { json[i] = Exporter.isJSONContainer(b) }
+                    }
+                default: seen[i] = true; timestamp[i] = false; json[i] = false
+                }
+            }
+        }
+        return seen.indices.map { i in
+            if i < fixed.count, let k = fixed[i] { return k }
+            return !seen[i] ? .plain : timestamp[i] ? .timestamp : json[i] ? .json : .plain
+        }
+    }
+
+    /// Streams the rows to `path`. Unless `settled`, a column without a kind takes the one its
+    /// first value shows; returns nil when a later value contradicts that. `declared` marks the
+    /// columns declared timestamps, whose text that is no timestamp is written as it is.
+    func write(_ sql: String, format: Format, kinds start: [Kind?], declared: [Bool], settled: Bool, to path: String) throws -> Int? {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+            throw NexusError("export", "cannot write \(path)")
+        }
+        defer { try? file.close() }
+        var kinds = start
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 20)
+        var rows = 0
+        var contradicted = false
+        var names: [[UInt8]] = []
+        try warehouse.stream(sql, header: { columns in
+            while kinds.count < columns.count { kinds.append(nil) }
+            names = columns.map { Array($0.utf8) }
+            if format == .csv {
+                for (i, n) in names.enumerated() {
+                    if i > 0 { out.append(44) }
+                    n.withUnsafeBytes { Exporter.appendCSV(&out, $0) }
+                }
+                out.append(10)
+            }
+        }) { c in
+            guard !contradicted else { return }
+            if format == .jsonl { out.append(123) }
+            for i in 0..<c.columnCount {
+                if i > 0 { out.append(44) }
+                if format == .jsonl {
+                    names[i].withUnsafeBytes { JSONText.appendString(&out, $0) }
+                    out.append(58)
+                }
+                let storage = c.storage(i)
+                if storage == .null {
+                    if format == .jsonl { out.append(contentsOf: Exporter.null) }
+                    continue
+                }
+                if kinds[i] == nil {
+                    kinds[i] = storage != .text ? .plain : c.withBytes(i) { b in
+                        Exporter.isCanonicalTimestamp(b) ? .timestamp : Exporter.isJSONContainer(b) ? .json : .plain
+                    }
+                }
+                switch storage {
+                case .integer, .real:
+                    if kinds[i] != .plain { contradicted = true; return }
+                    let text: String
+                    if storage == .integer { text = String(c.int64(i)) } else {
+                        let v = c.double(i)
+                        text = format == .jsonl && !v.isFinite ? "null" : String(v)
+                    }
+                    out.append(contentsOf: text.utf8)
+                default:
+                    let isDeclared = i < declared.count && declared[i]
+                    let ok: Bool = c.withBytes(i) { b in
+                        switch kinds[i]! {
+                        case .timestamp:
+                            if let micros = Exporter.isCanonicalTimestamp(b) || isDeclared ? Timestamp.parse(b) : nil {
+                                if format == .jsonl { out.append(34) }
+                                Timestamp.appendISO(micros, to: &out)
+                                if format == .jsonl { out.append(34) }
+                            } else if isDeclared {
+                                // Declared a timestamp, but text that is none: written as it is.
+                                if format == .jsonl { JSONText.appendString(&out, b) } else { Exporter.appendCSV(&out, b) }
+                            } else {
+                                return false
+                            }
+                        case .json:
+                            guard settled || Exporter.isJSONContainer(b) else { return false }
+                            if format == .jsonl { out.append(contentsOf: b) } else { Exporter.appendCSV(&out, b) }
+                        case .plain:
+                            if format == .jsonl { JSONText.appendString(&out, b) } else { Exporter.appendCSV(&out, b) }
+                        }
+                        return true
+                    }
+                    if !ok { contradicted = true; return }
+                }
+            }
+            if format == .jsonl { out.append(125) }
+            out.append(10)
+            rows += 1
+            if out.count >= 1 << 20 { file.write(Data(out)); out.removeAll(keepingCapacity: true) }
+        }
+        if contradicted { return nil }
+        file.write(Data(out))
+        return rows
+    }
+
+    static let null: [UInt8] = Array("null".utf8)
+
+    static func isCanonicalTimestamp(_ b: UnsafeRawBufferPointer) -> Bool {
+        Timestamp.parseCanonical(String(decoding: b, as: UTF8.self)) != nil
+    }
 
     /// A JSON object or array, by the same parser the sync payloads use.
-    static func isJSONContainer(_ s: String) -> Bool {
-        guard let f = s.first, f == "{" || f == "[" else { return false }
-        return (try? JSONValue.parse(s)) != nil
+    static func isJSONContainer(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard let f = b.first, f == 123 || f == 91 else { return false }
+        return (try? JSONValue.parse(String(decoding: b, as: UTF8.self))) != nil
     }
 
-    static func iso(_ s: String) -> String { Timestamp.parse(s).map(Timestamp.formatISO) ?? s }
-
-    static func csvField(_ s: String) -> String {
-        if s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r") {
-            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    /// A CSV field, quoted when it holds a comma, a quote or a line break.
+    static func appendCSV(_ out: inout [UInt8], _ b: UnsafeRawBufferPointer) {
+        guard b.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) else { out.append(contentsOf: b); return }
+        out.append(34)
+        for c in b {
+            if c == 34 { out.append(34) }
+            out.append(c)
         }
-        return s
+        out.append(34)
     }
-
-    static func jsonString(_ s: String) -> String { JSONText.string(s) }
 }

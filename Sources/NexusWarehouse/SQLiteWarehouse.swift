@@ -118,8 +118,8 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         return QueryResult(columns: columns ?? [], rows: rows)
     }
 
-    public func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws {
-        try streamFast(sql) { try body($0) }
+    public func stream(_ sql: String, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws {
+        try streamFast(sql, { try body($0) }, header: { c in header((0..<c.columnCount).map { c.name($0) }) })
     }
 
     /// Streams rows through the concrete cursor type, for the engine's hot loops.
@@ -268,6 +268,14 @@ public struct SQLiteCursor: RowCursor {
     @inline(__always) public func int64(_ i: Int) -> Int64 { sqlite3_column_int64(stmt, Int32(i)) }
     @inline(__always) public func double(_ i: Int) -> Double { sqlite3_column_double(stmt, Int32(i)) }
     @inline(__always) public func type(_ i: Int) -> Int32 { sqlite3_column_type(stmt, Int32(i)) }
+    public func storage(_ i: Int) -> SQLStorage {
+        switch type(i) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer
+        case SQLITE_FLOAT: return .real
+        default: return .text
+        }
+    }
 
     @inline(__always)
     public func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -5,6 +5,8 @@ import NexusSQL
 public protocol RowCursor {
     var columnCount: Int { get }
     func isNull(_ i: Int) -> Bool
+    /// What the value is stored as (without converting it).
+    func storage(_ i: Int) -> SQLStorage
     func int64(_ i: Int) -> Int64
     func double(_ i: Int) -> Double
     /// The value as text bytes (numbers are rendered as text); empty for NULL.
@@ -12,6 +14,9 @@ public protocol RowCursor {
     func string(_ i: Int) -> String?
     func value(_ i: Int) -> SQLValue
 }
+
+/// The kind of a value as the warehouse holds it.
+public enum SQLStorage: Sendable { case null, integer, real, text }
 
 /// The storage backend: SQLite now, PostgreSQL later. Only nexus's own warehouses conform.
 public protocol Warehouse: AnyObject {
@@ -22,8 +27,9 @@ public protocol Warehouse: AnyObject {
     func executeCounting(_ sql: String) throws -> Int
     /// Runs a query and holds the whole result in memory (for small results).
     func query(_ sql: String) throws -> QueryResult
-    /// Streams the rows of a query through `body`, one cursor reused for every row.
-    func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws
+    /// Streams the rows of a query through `body`, one cursor reused for every row, after
+    /// handing `header` the result's column names (also when there are no rows).
+    func stream(_ sql: String, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws
     /// Columns of a relation, in order, or nil when it does not exist.
     func columns(of relation: String) throws -> [ColumnInfo]?
     /// The kind of a relation, or nil when it does not exist.
@@ -50,6 +56,11 @@ public protocol Warehouse: AnyObject {
 }
 
 extension Warehouse {
+    /// Streams the rows of a query through `body`, one cursor reused for every row.
+    public func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws {
+        try stream(sql, header: { _ in }, body)
+    }
+
     /// A server warehouse manages its own sort space.
     public func withSortsOnDisk<R>(_ body: () throws -> R) throws -> R { try body() }
 }
