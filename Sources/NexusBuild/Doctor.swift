@@ -16,21 +16,25 @@ public struct Doctor {
 
     let project: Project
     let warehouse: SQLiteWarehouse
+    /// A relation of more rows than this, scanned once per row of another, is a slow plan.
+    let scanThreshold: Int
 
-    public init(project: Project, warehouse: SQLiteWarehouse) { self.project = project; self.warehouse = warehouse }
+    public init(project: Project, warehouse: SQLiteWarehouse, scanThreshold: Int = 100_000) {
+        self.project = project; self.warehouse = warehouse; self.scanThreshold = scanThreshold
+    }
 
     struct Output { var name: String; var shape: SyncShape; var columns: [String]; var model: Model }
 
     /// Runs every check. `trait` asks in addition why one trait is not in the identify outputs.
     public func run(trait: String? = nil) throws -> [Finding] {
-        var findings: [Finding] = []
+        var findings = try PlanCheck(project: project, warehouse: warehouse, threshold: scanThreshold).findings()
         var outputs: [Output] = []
         for m in project.models {
             guard let cols = try warehouse.columns(of: m.name)?.map(\.name), let shape = SyncShape(columns: cols) else { continue }
             outputs.append(Output(name: m.name, shape: shape, columns: cols, model: m))
         }
         if outputs.isEmpty {
-            return [Finding(severity: .warning, model: "-", message: "no model is shaped for Customer.io (or the project was not built: run `nexus run`)")]
+            return findings + [Finding(severity: .warning, model: "-", message: "no model is shaped for Customer.io (or the project was not built: run `nexus run`)")]
         }
         let d = warehouse.dialect
         func count(_ sql: String) throws -> Int {
@@ -39,7 +43,11 @@ public struct Doctor {
         }
         let persons = outputs.filter { $0.shape == .identify }
         for o in outputs {
-            let rows = try count("SELECT count(*) FROM \(d.quote(o.name))")
+            let rows: Int
+            do { rows = try count("SELECT count(*) FROM \(d.quote(o.name))") } catch let e as NexusError {
+                findings.append(Finding(severity: .warning, model: o.name, message: "the output cannot be read: \(e.message)"))
+                continue
+            }
             if rows == 0 { findings.append(Finding(severity: .warning, model: o.name, message: "the output is empty")) }
             switch o.shape {
             case .identify:
@@ -70,6 +78,9 @@ public struct Doctor {
             case .objects:
                 break
             }
+        }
+        for p in try UserIDCheck(warehouse: warehouse).problems(in: outputs.map(\.name)) {
+            findings.append(Finding(severity: .warning, model: p.output, message: p.message))
         }
         let order = outputs.sorted { ($0.shape.order, $0.name) < ($1.shape.order, $1.name) }
         findings.append(Finding(severity: .info, model: "-", message: "first sync order: " + order.map { "\($0.name) (\($0.shape.rawValue))" }.joined(separator: " → ")))

@@ -21,6 +21,7 @@ public struct CustomerIOIdentify {
     public static let parameters: [(String, TemplateValue?)] = [
         ("entity_type", .string("person")), ("user_id_column", .string("user_id")), ("anonymous_id_column", TemplateValue.none),
         ("dedupe_column", .string("email")), ("ignore_traits", .list([])), ("rename_traits", .dict([:])), ("filters", .list([])),
+        ("normalize_user_id", .bool(false)),
     ]
 
     public var entityType: String
@@ -30,6 +31,9 @@ public struct CustomerIOIdentify {
     public var ignoreTraits: [String]
     public var renameTraits: [String: String]
     public var filters: [String]
+    /// Send `userId` trimmed and lower-cased: Customer.io keys people by the exact string, so
+    /// ` Ann@X.test` and `ann@x.test` would be two people (off by default, as dbt-nexus).
+    public var normalizeUserID: Bool
 
     /// Reads the macro's arguments, with errors that name the call's file, line and column.
     public init(_ call: CallArguments) throws {
@@ -50,6 +54,8 @@ public struct CustomerIOIdentify {
         guard let d = a["rename_traits"]?.dict else { throw call.error("rename_traits must be a dict of old name to new name") }
         renameTraits = try d.mapValues { v in guard let s = v.string, !s.isEmpty else { throw call.error("rename_traits values must be non-empty strings") }; return s }
         filters = try strings("filters")
+        guard let normalize = a["normalize_user_id"]?.bool else { throw call.error("normalize_user_id must be true or false") }
+        normalizeUserID = normalize
     }
 
     /// The SELECT for this call, over `relation` (the physical name of `nexus_entities`) with `columns` from the catalog.
@@ -80,7 +86,9 @@ public struct CustomerIOIdentify {
         }
 
         // Output columns: userId, anonymousId, timestamp, then traits in the table's order.
-        var outputs: [(expr: String, name: String, source: String)] = [(d.quote(user.name), "userId", user.name)]
+        // Normalised, a blank id is no id.
+        let userExpr = normalizeUserID ? "nullif(lower(trim(\(d.quote(user.name)))), '')" : d.quote(user.name)
+        var outputs: [(expr: String, name: String, source: String)] = [(userExpr, "userId", user.name)]
         if let anon { outputs.append((d.quote(anon.name), "anonymousId", anon.name)) }
         guard let updated = byLower["_updated_at"] else { throw call.error("nexus_entities has no _updated_at column") }
         outputs.append((d.quote(updated.name), "timestamp", updated.name))
@@ -107,8 +115,8 @@ public struct CustomerIOIdentify {
         }
 
         var conditions = ["\(d.quote("entity_type")) = \(d.literal(entityType))"]
-        if let anon { conditions.append("(\(d.quote(user.name)) IS NOT NULL OR \(d.quote(anon.name)) IS NOT NULL)") }
-        else { conditions.append("\(d.quote(user.name)) IS NOT NULL") }
+        if let anon { conditions.append("(\(userExpr) IS NOT NULL OR \(d.quote(anon.name)) IS NOT NULL)") }
+        else { conditions.append("\(userExpr) IS NOT NULL") }
         conditions += filters.map { "(\($0))" }
         let select = outputs.map { "\($0.expr) AS \(d.quote($0.name))" }.joined(separator: ",\n           ")
         let names = outputs.map { d.quote($0.name) }.joined(separator: ", ")

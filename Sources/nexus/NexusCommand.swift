@@ -16,6 +16,25 @@ struct Nexus: ParsableCommand {
         version: "nexus \(SyncPayload.libraryVersion) (SQLite \(SQLiteWarehouse.sqliteVersion))",
         subcommands: [Run.self, Demo.self, Show.self, Explain.self, Generate.self, Export.self, CustomerIO.self, Doctor.self, Sync.self])
 
+    /// How to call this binary again from the current folder: `nexus` when that is what PATH
+    /// finds, else its path (after `swift run nexus demo`, `.build/debug/nexus`), so that the
+    /// hints nexus prints work as printed.
+    static var invocation: String {
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        let real = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? me
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent("nexus").resolvingSymlinksInPath().path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate == real ? "nexus" : real }
+        }
+        // SwiftPM's short links to its build folders read better than the triple-named path.
+        for short in [".build/debug/nexus", ".build/release/nexus"]
+        where URL(fileURLWithPath: short).resolvingSymlinksInPath().path == real {
+            return short
+        }
+        let cwd = FileManager.default.currentDirectoryPath + "/"
+        return real.hasPrefix(cwd) ? String(real.dropFirst(cwd.count)) : real
+    }
+
     /// Runs a command body, rendering a NexusError once, on one line, with a non-zero exit.
     static func guarded(_ body: () throws -> Void) throws {
         do {
@@ -83,7 +102,8 @@ extension Nexus {
                 try DemoProject.write(to: root)
                 FileHandle.standardError.write(Data("nexus: wrote the demo project to \(root)\n".utf8))
                 try Nexus.build(root: root)
-                print("next: nexus show nexus_entities --project \(directory)   |   nexus explain email chain.walker@example.com --project \(directory)")
+                let me = Nexus.invocation
+                print("next: \(me) show nexus_entities --project \(directory)   |   \(me) explain email chain.walker@example.com --project \(directory)")
             }
         }
     }
@@ -311,6 +331,7 @@ extension Nexus {
                             for item in o.samples where item.json != nil { print("  sample \(item.operation.rawValue): \(item.json!)") }
                             for item in o.samples where item.operation == .rejected { print("  rejected \(item.key): \(item.error ?? "")") }
                         }
+                        for p in try UserIDCheck(warehouse: w).problems(in: plan.outputs.map(\.name)) { print("warning: \(p.output): \(p.message)") }
                         print("dry run: nothing sent, no state changed")
                         return
                     }

@@ -50,3 +50,26 @@ struct DoctorTests {
         #expect(order.message == "first sync order: customer_io_persons (identify) → objects (objects) → rels (relationships) → track (track)")
     }
 }
+
+/// userIds as Customer.io keys people: blanks and case variants are found, and the identify
+/// macro's opt-in sends them trimmed and lower-cased.
+struct UserIDSpellingTests {
+    @Test func blanksAndCaseVariantsAreCounted() throws {
+        let f = CustomerIOIdentifyTests().fixture("{{ nexus.customer_io_identify(user_id_column='email', dedupe_column='user_id') }}")
+        let w = try f.run()
+        #expect(Set(try w.strings("SELECT \"userId\" FROM customer_io").map { $0[0]! }) == ["Ann@X.test ", "ann@x.test"])
+        let m = DoctorTests().messages(try Doctor(project: try Project.load(root: f.root), warehouse: w).run(), "customer_io")
+        #expect(m.contains("warning: 1 row(s) have a userId with blanks before or after it: Customer.io would keep ' a@x.test' and 'a@x.test' as two people"), "\(m)")
+        #expect(m.contains { $0.hasPrefix("warning: 1 userId(s) are spelled more than one way, differing only in letter case or blanks ('Ann@X.test  / ann@x.test')") }, "\(m)")
+    }
+
+    @Test func normalizeUserIDSendsOneSpelling() throws {
+        let f = CustomerIOIdentifyTests().fixture("{{ nexus.customer_io_identify(user_id_column='email', dedupe_column='user_id', normalize_user_id=true) }}")
+        let w = try f.run()
+        #expect(try w.strings("SELECT \"userId\" FROM customer_io ORDER BY 1").map { $0[0]! } == ["ann@x.test", "ann@x.test"])
+        let m = DoctorTests().messages(try Doctor(project: try Project.load(root: f.root), warehouse: w).run(), "customer_io")
+        #expect(!m.contains { $0.contains("blanks before or after") || $0.contains("spelled more than one way") }, "\(m)")
+        f.extraFiles["models/output/customer_io.sql"] = "{{ nexus.customer_io_identify(user_id_column='email', normalize_user_id='yes') }}"
+        #expect(throws: NexusError.self) { try f.run() }
+    }
+}

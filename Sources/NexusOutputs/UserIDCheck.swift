@@ -1,0 +1,43 @@
+import NexusSQL
+import NexusWarehouse
+
+/// `userId`s as Customer.io will see them. It keys people by the exact string, so a
+/// `userId` with blanks around it, or one that differs from another only by letter case,
+/// makes a second person where the data means one.
+public struct UserIDCheck {
+    let warehouse: any Warehouse
+
+    public init(warehouse: any Warehouse) { self.warehouse = warehouse }
+
+    /// Blanks: spaces, tabs and line breaks.
+    static let blanks = "' ' || char(9, 10, 13)"
+
+    /// One line per problem found in `outputs` (those with a `userId` column); empty when none.
+    public func problems(in outputs: [String]) throws -> [(output: String, message: String)] {
+        let d = warehouse.dialect
+        let user = d.quote("userId")
+        var out: [(String, String)] = []
+        var withUser: [String] = []
+        func count(_ sql: String) throws -> Int { Int(try warehouse.query(sql).rows.first?.first?.description ?? "0") ?? 0 }
+        for o in outputs where try warehouse.columns(of: o)?.contains(where: { $0.name == "userId" }) == true {
+            withUser.append(o)
+            let n = try count("SELECT count(*) FROM \(d.quote(o)) WHERE \(user) <> trim(\(user), \(UserIDCheck.blanks))")
+            if n > 0 {
+                out.append((o, "\(n) row(s) have a userId with blanks before or after it: Customer.io would keep ' a@x.test' and 'a@x.test' as two people"))
+            }
+        }
+        guard !withUser.isEmpty else { return out }
+        // Every spelling of every id across the outputs, grouped by its trimmed, lower-cased form.
+        let ids = withUser.map { "SELECT DISTINCT \(user) AS u FROM \(d.quote($0)) WHERE \(user) IS NOT NULL" }.joined(separator: " UNION ")
+        let groups = try warehouse.query("""
+            SELECT k, group_concat(u, ' / ') FROM (SELECT lower(trim(u, \(UserIDCheck.blanks))) AS k, u FROM (\(ids)) ORDER BY k, u)
+            GROUP BY k HAVING count(*) > 1 ORDER BY k
+            """).rows
+        if !groups.isEmpty {
+            let examples = groups.prefix(3).map { "'" + ($0[1].string ?? "") + "'" }.joined(separator: "; ")
+            out.append((withUser.joined(separator: ", "),
+                        "\(groups.count) userId(s) are spelled more than one way, differing only in letter case or blanks (\(examples)): Customer.io would keep each spelling as a different person; send them trimmed and lower-cased (nexus.customer_io_identify(normalize_user_id=true), or lower(trim(...)) in the model)"))
+        }
+        return out
+    }
+}
