@@ -17,6 +17,22 @@ public struct SyntheticClinic {
     /// them (and the `high_level_customer_journey` model they read), with the location trait
     /// they select, to measure them at scale.
     public var seedOutputs: Bool
+    /// The data's shape, for measuring what grows with it (all 0 by default: the generator's
+    /// usual clinic, unchanged).
+    public var shape = Shape()
+
+    public struct Shape: Sendable {
+        /// Anonymous visitors per person who never identify: each one more entity, with one
+        /// page view, one identifier row and one trait row.
+        public var visitors = 0.0
+        /// Further appointments per person at other locations, each an event and a membership
+        /// declaration.
+        public var extraDeclarations = 0
+        /// Trait values unique to each row (a free-text note per event) instead of a few
+        /// distinct values.
+        public var uniqueTraitValues = false
+        public init() {}
+    }
 
     public init(persons: Int, seed: UInt64 = 42, customerIO: Bool = false, seedOutputs: Bool = false) {
         self.persons = persons; self.seed = seed; self.customerIO = customerIO; self.seedOutputs = seedOutputs
@@ -126,6 +142,33 @@ public struct SyntheticClinic {
                 let t6 = t3 + 7_200
                 e = event("page viewed", "web", t6)
                 ident(e, "person", "segment_anonymous_id", anon1, "visitor", t6)
+            }
+            for k in 0..<shape.extraDeclarations {
+                let t = t4 + 86_400 * Int64(7 * (k + 1))
+                let other = "L\(rng.int(locations))"
+                e = event("appointment scheduled", "appointment", t)
+                ident(e, "person", "patient_id", pid, "patient", t)
+                ident(e, "group", "location_id", other, "location", t)
+                declN += 1
+                rel.row(["r\(declN)", e, ts(t), pid, "patient_id", "person", "patient", other, "location_id", "group", "location",
+                         "membership", "a_to_b", "true", "clinic"])
+                stats.declarations += 1
+                if shape.uniqueTraitValues { trait(e, "person", "patient_id", pid, "last_note", "note \(declN) for \(pid) at \(other)", t) }
+            }
+            if shape.uniqueTraitValues {
+                trait(e, "person", "patient_id", pid, "last_seen_at", ts(t5 + Int64(rng.int(86_400))), t5)
+            }
+            // Visitors who never identify: a whole number each, and the fraction by chance.
+            if shape.visitors > 0 {
+                var n = Int(shape.visitors)
+                if rng.chance(shape.visitors - Double(n)) { n += 1 }
+                for v in 0..<n {
+                    let tv = t0 + Int64(rng.int(86_400 * 30))
+                    let anon = "v\(p)-\(v)"
+                    e = event("page viewed", "web", tv)
+                    ident(e, "person", "segment_anonymous_id", anon, "visitor", tv)
+                    trait(e, "person", "segment_anonymous_id", anon, "utm_source", shape.uniqueTraitValues ? "campaign-\(p)-\(v)" : "direct", tv)
+                }
             }
         }
         ev.close(); id.close(); tr.close(); rel.close()

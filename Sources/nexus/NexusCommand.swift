@@ -173,11 +173,23 @@ extension Nexus {
         var customerio = false
         @Flag(help: "Also write the user's four Customer.io example models as written (and the journey model they read).")
         var seedOutputs = false
+        @Option(help: "Shape: anonymous visitors per person who never identify (more entities).")
+        var visitors: Double = 0
+        @Option(help: "Shape: further appointments per person at other locations (more relationship declarations).")
+        var extraDeclarations: Int = 0
+        @Flag(help: "Shape: trait values unique to each row (more distinct values).")
+        var uniqueTraitValues = false
 
         func run() throws {
             try Nexus.guarded {
                 let root = URL(fileURLWithPath: out).standardizedFileURL.path
-                let stats = try SyntheticClinic(persons: persons, seed: seed, customerIO: customerio, seedOutputs: seedOutputs).write(to: root)
+                let stats = try {
+                    var clinic = SyntheticClinic(persons: persons, seed: seed, customerIO: customerio, seedOutputs: seedOutputs)
+                    clinic.shape.visitors = visitors
+                    clinic.shape.extraDeclarations = extraDeclarations
+                    clinic.shape.uniqueTraitValues = uniqueTraitValues
+                    return clinic
+                }().write(to: root)
                 print("wrote \(root): \(stats.events) events, \(stats.identifiers) identifier rows, \(stats.traits) trait rows, \(stats.declarations) relationship declarations")
             }
         }
