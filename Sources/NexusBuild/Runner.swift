@@ -381,7 +381,7 @@ public final class Runner {
                 }))
             case .table:
                 rows = try warehouse.createTable(stage(model.name), as: body)
-                try buildIndexes(model.indexes, on: model.name, table: stage(model.name), owner: "model \(model.name)",
+                try buildIndexes(model.indexes, on: model.name, table: stage(model.name), owner: "config(indexes=…)",
                                  at: SourceLocation(file: model.file, model: model.name))
             }
         } catch let e as NexusError where e.code == "index" {
@@ -500,7 +500,7 @@ public final class Runner {
             have.append(spec.columns)
             built += 1
         }
-        if !staged.contains(name) { analyzeAlso.insert(name) }
+        if built > 0, !staged.contains(name) { analyzeAlso.insert(name) }
         return built
     }
 
@@ -529,11 +529,11 @@ public final class Runner {
             if try warehouse.relationKind(physical(name)) == .view {
                 guard let kind = SourceContract.Kind.allCases.first(where: { $0.coreTable == name }) else { continue }
                 for input in sourceInputs(kind) where try warehouse.relationKind(input.physicalName) == .table {
-                    built += try buildIndexes(list, on: input.relation, table: input.physicalName, owner: "nexus.yml indexes of \(name)", at: location)
+                    built += try buildIndexes(list, on: input.relation, table: input.physicalName, owner: "indexes of \(name)", at: location)
                 }
                 continue
             }
-            built += try buildIndexes(list, on: name, table: physical(name), owner: "nexus.yml indexes of \(name)", at: location)
+            built += try buildIndexes(list, on: name, table: physical(name), owner: "indexes of \(name)", at: location)
             if name.hasPrefix("nexus_resolved_"), name.hasSuffix("_identifiers") {
                 identifierTypes.formUnion(try distinctValues(of: "identifier_type", in: physical(name)))
             }
