@@ -9,7 +9,12 @@ public enum NexusIndexes {
     public static func defaults(entityTypes: [String]) -> [String: [IndexSpec]] {
         var d: [String: [IndexSpec]] = [
             "nexus_events": [IndexSpec(columns: ["event_id"])],
-            "nexus_entity_participants": [IndexSpec(columns: ["event_id"]), IndexSpec(columns: ["entity_id"])],
+            // The entity side covers every column but the id: nexus writes participants in event
+            // order, so reading an entity's participations through a plain index fetches rows
+            // all over the table (a model grouping participants by entity at 1,000,000 persons:
+            // 50 s against 10 s for a scan; covered, the index alone answers).
+            "nexus_entity_participants": [IndexSpec(columns: ["event_id"]),
+                                          IndexSpec(columns: ["entity_id", "entity_type", "event_id", "role", "occurred_at"])],
             "nexus_relationships": [IndexSpec(columns: ["entity_a_id"]), IndexSpec(columns: ["entity_b_id"])],
         ]
         for t in entityTypes {

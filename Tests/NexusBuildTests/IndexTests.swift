@@ -25,7 +25,7 @@ struct IndexTests {
         let f = fixture()
         let (w, reporter) = try f.runReporting()
         func indexes(_ t: String) throws -> Set<[String]> { Set(try w.indexes(on: t)) }
-        #expect(try indexes("nexus_entity_participants") == [["event_id"], ["entity_id"]])
+        #expect(try indexes("nexus_entity_participants") == [["event_id"], ["entity_id", "entity_type", "event_id", "role", "occurred_at"]])
         #expect(try indexes("nexus_resolved_person_identifiers") == [["person_id"], ["identifier_type", "identifier_value"]])
         #expect(try indexes("nexus_resolved_group_identifiers") == [["group_id"], ["identifier_type", "identifier_value"]])
         #expect(try indexes("nexus_relationships") == [["entity_a_id"], ["entity_b_id"]])
@@ -44,7 +44,7 @@ struct IndexTests {
 
         // A forced rebuild builds them again under free names while the old build still holds its own.
         _ = try f.build(force: true)
-        #expect(try indexes("nexus_entity_participants") == [["event_id"], ["entity_id"]])
+        #expect(try indexes("nexus_entity_participants") == [["event_id"], ["entity_id", "entity_type", "event_id", "role", "occurred_at"]])
         #expect(try indexes("s_events") == [["event_id"]])
         _ = try f.build(force: true)
         #expect(try w.count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'nexus_entity_participants'") == 2)
