@@ -187,6 +187,8 @@ public final class Runner {
                     relationRows = [:]
                     try buildNexus(feed: feed)
                 }
+                // Models after the nexus step read the built tables, mostly by index.
+                if case .nexus = node { try warehouse.useReadCache() }
             }
             let t0 = now()
             try swap()

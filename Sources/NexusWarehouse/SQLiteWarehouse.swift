@@ -48,6 +48,14 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
 
     deinit { sqlite3_close_v2(db) }
 
+    /// SQLite's page cache for reading the built tables (models after the nexus step,
+    /// exports, syncs): their plans look rows up by index all over tables larger than the
+    /// build's 256 MB cache, and every miss is a read from the OS. The cache only grows as
+    /// pages are read. At 1,000,000 persons, a membership join: 25 s with 256 MB, 10 s with 1 GB.
+    public func useReadCache() throws {
+        try execute("PRAGMA cache_size=-1048576")
+    }
+
     public func nexusOnlyFunctions(calledBy sql: String) -> [String] {
         SQLLexer.calledFunctions(sql).intersection(SQLiteFunctions.names).sorted()
     }

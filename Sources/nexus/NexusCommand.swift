@@ -234,6 +234,7 @@ extension Nexus {
             func run() throws {
                 try Nexus.guarded {
                     let (project, w) = try options.open()
+                    try w.useReadCache()
                     var outputs: [(name: String, shape: SyncShape, columns: [String])] = []
                     for m in project.models {
                         guard let cols = try w.columns(of: m.name)?.map(\.name), let shape = SyncShape(columns: cols) else { continue }
@@ -283,6 +284,7 @@ extension Nexus {
         func run() throws {
             try Nexus.guarded {
                 let (project, w) = try options.open()
+                try w.useReadCache()
                 let findings = try NexusBuild.Doctor(project: project, warehouse: w).run(trait: trait)
                 for f in findings { print("\(f.severity == .warning ? "warning" : "info   ")  \(f.model): \(f.message)") }
                 let warnings = findings.filter { $0.severity == .warning }.count
@@ -314,6 +316,7 @@ extension Nexus {
             func run() throws {
                 try Nexus.guarded {
                     let (project, w) = try options.open()
+                    try w.useReadCache()
                     let cfg = project.config.customerIO
                     var names = cfg.outputs
                     if names.isEmpty {
