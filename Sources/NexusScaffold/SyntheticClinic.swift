@@ -31,6 +31,9 @@ public struct SyntheticClinic {
         /// Trait values unique to each row (a free-text note per event) instead of a few
         /// distinct values.
         public var uniqueTraitValues = false
+        /// Ids as `create_nexus_id` makes them (`evt_` + 32 hex digits, …), as sources built on
+        /// dbt-nexus have them, instead of short counters (`e12`).
+        public var nexusIDs = false
         public init() {}
     }
 
@@ -53,9 +56,11 @@ public struct SyntheticClinic {
         let base: Int64 = 1_704_067_200 // 2024-01-01
         func ts(_ secs: Int64) -> String { Timestamp.format(secs * 1_000_000) }
         var eventN = 0, identN = 0, traitN = 0, declN = 0
+        let nexusIDs = shape.nexusIDs
+        func nid(_ kind: String, _ counter: String) -> String { nexusIDs ? NexusID.make(kind, [counter]) : counter }
         func event(_ name: String, _ type: String, _ at: Int64, value: String? = nil) -> String {
             eventN += 1
-            let e = "e\(eventN)"
+            let e = nid("event", "e\(eventN)")
             let t = ts(at)
             ev.row([e, t, name, type, value, value == nil ? nil : "USD", "clinic", t])
             stats.events += 1
@@ -64,12 +69,13 @@ public struct SyntheticClinic {
         func ident(_ e: String, _ etype: String, _ type: String, _ value: String, _ role: String, _ at: Int64, edge: String? = nil) {
             identN += 1
             let t = ts(at)
-            id.row(["i\(identN)", e, edge ?? e, etype, type, value, role, "clinic", t, t])
+            id.row([nid("entity_identifier", "i\(identN)"), e, edge ?? (shape.nexusIDs ? NexusID.make("entity_edge", [e, etype]) : e),
+                    etype, type, value, role, "clinic", t, t])
             stats.identifiers += 1
         }
         func trait(_ e: String, _ etype: String, _ type: String, _ value: String, _ name: String, _ v: String, _ at: Int64) {
             traitN += 1
-            tr.row(["t\(traitN)", e, etype, type, value, name, v, "clinic", ts(at)])
+            tr.row([nid("entity_trait", "t\(traitN)"), e, etype, type, value, name, v, "clinic", ts(at)])
             stats.traits += 1
         }
         let locations = max(5, persons / 1000)
@@ -127,7 +133,7 @@ public struct SyntheticClinic {
             ident(e, "group", "location_id", loc, "location", t4)
             trait(e, "person", "patient_id", pid, "last_appointment_type", types[rng.int(types.count)], t4)
             declN += 1
-            rel.row(["r\(declN)", e, ts(t4), pid, "patient_id", "person", "patient", loc, "location_id", "group", "location",
+            rel.row([nid("relationship_declaration", "r\(declN)"), e, ts(t4), pid, "patient_id", "person", "patient", loc, "location_id", "group", "location",
                      "membership", "a_to_b", "true", "clinic"])
             stats.declarations += 1
             // A payment.
@@ -150,7 +156,7 @@ public struct SyntheticClinic {
                 ident(e, "person", "patient_id", pid, "patient", t)
                 ident(e, "group", "location_id", other, "location", t)
                 declN += 1
-                rel.row(["r\(declN)", e, ts(t), pid, "patient_id", "person", "patient", other, "location_id", "group", "location",
+                rel.row([nid("relationship_declaration", "r\(declN)"), e, ts(t), pid, "patient_id", "person", "patient", other, "location_id", "group", "location",
                          "membership", "a_to_b", "true", "clinic"])
                 stats.declarations += 1
                 if shape.uniqueTraitValues { trait(e, "person", "patient_id", pid, "last_note", "note \(declN) for \(pid) at \(other)", t) }

@@ -179,6 +179,8 @@ extension Nexus {
         var extraDeclarations: Int = 0
         @Flag(help: "Shape: trait values unique to each row (more distinct values).")
         var uniqueTraitValues = false
+        @Flag(help: "Shape: ids as create_nexus_id makes them (evt_ + 32 hex digits), not short counters.")
+        var nexusIDs = false
 
         func run() throws {
             try Nexus.guarded {
@@ -188,6 +190,7 @@ extension Nexus {
                     clinic.shape.visitors = visitors
                     clinic.shape.extraDeclarations = extraDeclarations
                     clinic.shape.uniqueTraitValues = uniqueTraitValues
+                    clinic.shape.nexusIDs = nexusIDs
                     return clinic
                 }().write(to: root)
                 print("wrote \(root): \(stats.events) events, \(stats.identifiers) identifier rows, \(stats.traits) trait rows, \(stats.declarations) relationship declarations")

@@ -26,4 +26,18 @@ struct GeneratorShapeTests {
         #expect(try w.count("SELECT count(DISTINCT trait_value) FROM nexus_entity_traits WHERE trait_name = 'last_note'") == 400)
         #expect(try w.count("SELECT count(*) FROM nexus_relationships") > 200)
     }
+
+    /// Ids as create_nexus_id makes them resolve to the same people as short ids.
+    @Test func nexusStyleIDs() throws {
+        let dir = NSTemporaryDirectory() + "nexus-shape-" + UUID().uuidString
+        var clinic = SyntheticClinic(persons: 100)
+        clinic.shape.nexusIDs = true
+        let stats = try clinic.write(to: dir)
+        let project = try Project.load(root: dir)
+        let w = try Runner.openWarehouse(project)
+        try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: 0).run()
+        #expect(try w.count("SELECT count(*) FROM nexus_events WHERE event_id GLOB 'evt_[0-9a-f]*' AND length(event_id) = 36") == stats.events)
+        #expect(try w.count("SELECT count(*) FROM nexus_entity_identifiers WHERE edge_id GLOB 'ent_edg_*'") == stats.identifiers)
+        #expect(try w.count("SELECT count(*) FROM nexus_entities WHERE entity_type = 'person'") == 100)
+    }
 }
