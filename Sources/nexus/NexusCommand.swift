@@ -179,7 +179,7 @@ extension Nexus {
         var extraDeclarations: Int = 0
         @Flag(help: "Shape: trait values unique to each row (more distinct values).")
         var uniqueTraitValues = false
-        @Flag(help: "Shape: ids as create_nexus_id makes them (evt_ + 32 hex digits), not short counters.")
+        @Flag(name: .customLong("nexus-ids"), help: "Shape: ids as create_nexus_id makes them (evt_ + 32 hex digits), not short counters.")
         var nexusIDs = false
 
         func run() throws {
