@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A growable byte buffer in raw storage, for hot loops where an array's copy-on-write
 /// checks and reference counting would cost more than the work.
 public final class ByteBuffer: @unchecked Sendable {
@@ -14,10 +20,10 @@ public final class ByteBuffer: @unchecked Sendable {
 
     public init(capacity: Int = 256) {
         self.capacity = max(16, capacity)
-        storage = .allocate(capacity: self.capacity)
+        storage = ByteBuffer.allocateBytes(self.capacity)
     }
 
-    deinit { storage.deallocate() }
+    deinit { ByteBuffer.freeBytes(storage) }
 
     @inlinable @inline(__always) func reserve(_ extra: Int) {
         if used + extra <= capacity { return }
@@ -28,18 +34,27 @@ public final class ByteBuffer: @unchecked Sendable {
         (storage, capacity) = ByteBuffer.enlarge(storage, used: used, capacity: capacity, toFit: extra)
     }
 
-    /// Moves the first `used` bytes of `storage` (which holds `capacity`) into new storage with
-    /// room for `extra` more, at least twice as big, and frees the old: how a raw byte buffer
-    /// grows, here and in buffers other modules keep as bare pointers.
+    /// Grows `storage` (holding `used` of `capacity` bytes) to room for `extra` more, at least
+    /// twice as big: how a raw byte buffer grows, here and in buffers other modules keep as
+    /// bare pointers (allocated with `allocateBytes`). Through `realloc`, so that a large
+    /// buffer (glibc maps those on their own) grows in place by remapping its pages instead of
+    /// being copied: a copy holds the old and the new buffer at once, and the engine's largest
+    /// buffers (hundreds of MB at 1,000,000 persons) then briefly doubled the process's size.
     public static func enlarge(_ storage: UnsafeMutablePointer<UInt8>, used: Int, capacity: Int,
                                toFit extra: Int) -> (UnsafeMutablePointer<UInt8>, Int) {
         var cap = capacity * 2
         while cap < used + extra { cap *= 2 }
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
-        bigger.update(from: storage, count: used)
-        storage.deallocate()
-        return (bigger, cap)
+        guard let bigger = realloc(storage, cap) else { fatalError("out of memory growing a buffer to \(cap) bytes") }
+        return (bigger.assumingMemoryBound(to: UInt8.self), cap)
     }
+
+    /// Storage for a raw byte buffer that `enlarge` may grow; free it with `freeBytes`.
+    public static func allocateBytes(_ capacity: Int) -> UnsafeMutablePointer<UInt8> {
+        guard let p = malloc(max(1, capacity)) else { fatalError("out of memory allocating \(capacity) bytes") }
+        return p.assumingMemoryBound(to: UInt8.self)
+    }
+
+    public static func freeBytes(_ p: UnsafeMutablePointer<UInt8>) { free(p) }
 
     @inlinable @inline(__always) public func append(_ byte: UInt8) {
         reserve(1)

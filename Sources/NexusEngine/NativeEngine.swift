@@ -581,11 +581,16 @@ public final class NativeEngine: NexusEngine {
                 if better {
                     t.winnerOccurred[i] = occurred
                     t.winnerIngested[i] = ingested
+                    // A new winner no longer than the old one takes its place in the buffer (ids
+                    // of one source have one length): a trait updated on every event would
+                    // otherwise keep every value it ever had.
                     let value = row.bytes(4), id = row.bytes(7)
-                    t.valueStart[i] = t.values.count
-                    t.values.append(contentsOf: value); t.valueLength[i] = Int32(value.count)
-                    t.idStart[i] = t.ids.count
-                    t.ids.append(contentsOf: id); t.idLength[i] = Int32(id.count)
+                    if value.count > Int(t.valueLength[i]) { t.valueStart[i] = t.values.count; t.values.append(contentsOf: value) }
+                    else if value.count > 0 { (t.values.base + t.valueStart[i]).update(from: value.baseAddress!.assumingMemoryBound(to: UInt8.self), count: value.count) }
+                    t.valueLength[i] = Int32(value.count)
+                    if id.count > Int(t.idLength[i]) { t.idStart[i] = t.ids.count; t.ids.append(contentsOf: id) }
+                    else if id.count > 0 { (t.ids.base + t.idStart[i]).update(from: id.baseAddress!.assumingMemoryBound(to: UInt8.self), count: id.count) }
+                    t.idLength[i] = Int32(id.count)
                 }
             } else {
                 slot.set(pair, Int32(t.winnerEntity.count))

@@ -29,11 +29,11 @@ public final class RowBatch: @unchecked Sendable {
         lengths = .allocate(capacity: columns * capacity)
         lengths.initialize(repeating: 0, count: columns * capacity)
         dataCapacity = 1 << 20
-        data = .allocate(capacity: dataCapacity)
+        data = ByteBuffer.allocateBytes(dataCapacity)
     }
 
     deinit {
-        tags.deallocate(); words.deallocate(); lengths.deallocate(); data.deallocate()
+        tags.deallocate(); words.deallocate(); lengths.deallocate(); ByteBuffer.freeBytes(data)
     }
 
     /// Full by rows, or by bytes (about 1 MiB), so that batches stay cache- and memory-friendly.

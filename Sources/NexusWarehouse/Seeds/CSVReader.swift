@@ -50,7 +50,7 @@ public final class CSVReader {
         file = f
         self.path = displayPath ?? path
         bufCapacity = max(4, bufferSize)
-        buf = .allocate(capacity: bufCapacity)
+        buf = ByteBuffer.allocateBytes(bufCapacity)
         starts = .allocate(capacity: fieldCapacity)
         lengths = .allocate(capacity: fieldCapacity)
         quoted = .allocate(capacity: fieldCapacity)
@@ -58,7 +58,7 @@ public final class CSVReader {
 
     deinit {
         fclose(file)
-        buf.deallocate(); starts.deallocate(); lengths.deallocate(); quoted.deallocate()
+        ByteBuffer.freeBytes(buf); starts.deallocate(); lengths.deallocate(); quoted.deallocate()
     }
 
     /// True when every byte of the current record is ASCII (then it is valid UTF-8).
