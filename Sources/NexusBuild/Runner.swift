@@ -385,6 +385,7 @@ public final class Runner {
                 rows = try warehouse.createTable(stage(model.name), as: body)
                 try buildIndexes(model.indexes, on: model.name, table: stage(model.name), owner: "config(indexes=…)",
                                  at: SourceLocation(file: model.file, model: model.name))
+                try analyzeStaged(model.name)
             }
         } catch let e as NexusError where e.code == "index" {
             throw e
@@ -540,8 +541,21 @@ public final class Runner {
                 identifierTypes.formUnion(try distinctValues(of: "identifier_type", in: physical(name)))
             }
         }
+        // Models built after this step read these tables: give the planner their statistics now.
+        for name in project.nexusRelations where staged.contains(name) { try analyzeStaged(name) }
         record(StepResult(kind: "nexus", name: "indexes", rows: nil, seconds: now() - t0,
-                          note: "\(built) index\(built == 1 ? "" : "es") on the keys models join on"))
+                          note: "\(built) index\(built == 1 ? "" : "es") on the keys models join on; planner statistics"))
+    }
+
+    /// Staged tables whose statistics were gathered during the build (final names); the swap
+    /// moves their statistics to the final names instead of reading the tables again.
+    var analyzedStaged: Set<String> = []
+
+    /// Planner statistics for a relation this run built (a table), under its staging name.
+    func analyzeStaged(_ name: String) throws {
+        guard try warehouse.relationKind(stage(name)) == .table else { return }
+        try warehouse.analyze([stage(name)])
+        analyzedStaged.insert(name)
     }
 
     /// The distinct values of an indexed column, one index probe each (not a scan).
@@ -576,9 +590,11 @@ public final class Runner {
             for v in stagedViews {
                 try warehouse.execute("CREATE VIEW \(d.quote(v.name)) AS \(try v.finalSQL())")
             }
-            // The planner's statistics for every table this build replaced or indexed (sqlite_stat1
-            // rows name tables; a renamed table has none).
-            let tables = try staged.union(analyzeAlso).sorted().filter { try warehouse.relationKind($0) == .table }
+            // The planner's statistics for every table this build replaced or indexed: those
+            // gathered under staging names move to the final names (sqlite_stat1 rows name
+            // tables, and a rename leaves them behind); the others are gathered now.
+            try warehouse.moveStatistics(analyzedStaged.sorted().map { (from: stage($0), to: $0) })
+            let tables = try staged.union(analyzeAlso).subtracting(analyzedStaged).sorted().filter { try warehouse.relationKind($0) == .table }
             try warehouse.analyze(tables)
             for (seed, state) in seedStates {
                 try warehouse.execute("""

@@ -265,6 +265,16 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         for t in tables { try execute("ANALYZE \(dialect.quote(t))") }
     }
 
+    public func moveStatistics(_ renames: [(from: String, to: String)]) throws {
+        guard !renames.isEmpty, try relationKind("sqlite_stat1") == .table else { return }
+        for r in renames {
+            try execute("DELETE FROM sqlite_stat1 WHERE tbl = \(dialect.literal(r.to))")
+            try execute("UPDATE sqlite_stat1 SET tbl = \(dialect.literal(r.to)) WHERE tbl = \(dialect.literal(r.from))")
+        }
+        // Statistics are read with the schema: load the moved ones now.
+        try execute("ANALYZE sqlite_schema")
+    }
+
     /// Number of rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(db)) }
 }

@@ -53,6 +53,8 @@ public protocol Warehouse: AnyObject {
     func indexes(on table: String) throws -> [[String]]
     /// Brings the planner's statistics of `tables` up to date.
     func analyze(_ tables: [String]) throws
+    /// Gives renamed tables the statistics gathered under their old names.
+    func moveStatistics(_ renames: [(from: String, to: String)]) throws
 }
 
 extension Warehouse {

@@ -35,7 +35,7 @@ struct IndexTests {
         // nexus_events is a view over the seed: its index is on the seed's table.
         #expect(try w.relationKind("nexus_events") == .view)
         #expect(try indexes("s_events") == [["event_id"]])
-        #expect(reporter.steps.first { $0.name == "indexes" }?.note == "11 indexes on the keys models join on")
+        #expect(reporter.steps.first { $0.name == "indexes" }?.note == "11 indexes on the keys models join on; planner statistics")
         // The planner has statistics for every table the build wrote.
         for t in ["nexus_entity_participants", "nexus_entities", "nexus_resolved_person_identifiers", "s_events", "s_entity_traits"] {
             #expect(try w.count("SELECT count(*) FROM sqlite_stat1 WHERE tbl = '\(t)'") >= 1, "\(t)")
