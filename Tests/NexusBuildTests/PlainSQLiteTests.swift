@@ -4,26 +4,19 @@ import NexusBuild
 import NexusCore
 import NexusProject
 import NexusScaffold
+import NexusTesting
 import NexusWarehouse
 
 /// The warehouse is a plain SQLite file: every relation, the Customer.io views included,
 /// opens in SQLite clients that have none of nexus's functions (Debian's `sqlite3` shell,
 /// Python's `sqlite3` module), and they read the rows nexus reads.
 struct PlainSQLiteTests {
-    /// Runs a program and returns its standard output; fails the test on a non-zero exit.
+    /// Runs a program (found on PATH) and returns its standard output; fails the test on a
+    /// non-zero exit.
     func output(_ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(arguments.prefix(2)): \(errors)")
-        return String(decoding: data, as: UTF8.self)
+        let r = try runCommand("/usr/bin/env", arguments)
+        #expect(r.status == 0, "\(arguments.prefix(2)): \(r.stderr)")
+        return r.stdout
     }
 
     /// Every relation of the built project at `dir`, read whole by both clients: row counts

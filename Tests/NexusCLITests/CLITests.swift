@@ -28,21 +28,10 @@ struct CLITests {
     }
 
     func nexus(_ args: [String], in dir: String? = nil, env extra: [String: String] = [:]) throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLITests.binary)
-        p.arguments = args
-        if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
         var env = ProcessInfo.processInfo.environment.merging(extra) { _, b in b }
         env["SOURCE_DATE_EPOCH"] = "1800000000"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let r = try runCommand(CLITests.binary, args, in: dir, environment: env)
+        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     func tempDir() throws -> String {
