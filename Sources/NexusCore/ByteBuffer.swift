@@ -74,6 +74,19 @@ public final class ByteBuffer: @unchecked Sendable {
         if done == nil { for b in s { append(b) } }
     }
 
+    /// Puts `p` where a value of `length` bytes at `start` was, when it fits there, else at
+    /// the end; returns where it now starts. For values replaced in place (the old bytes are
+    /// no one else's).
+    @inlinable public func store(_ p: UnsafeRawBufferPointer, over start: Int, length: Int) -> Int {
+        guard p.count <= length else {
+            let at = used
+            append(contentsOf: p)
+            return at
+        }
+        if p.count > 0 { (storage + start).update(from: p.baseAddress!.assumingMemoryBound(to: UInt8.self), count: p.count) }
+        return start
+    }
+
     @inlinable @inline(__always) public func removeAll(keepingCapacity: Bool = true) { used = 0 }
 
     /// The bytes; valid until the buffer is next changed.

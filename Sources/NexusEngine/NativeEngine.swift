@@ -146,32 +146,30 @@ public final class NativeEngine: NexusEngine {
     /// Drops everything one build read, and hands freed heap back to the system (glibc keeps
     /// freed memory in its arenas otherwise, and the process's resident size with it).
     func release() {
-        nodes = StringPool(capacity: 16)
-        nodeEType = []; parent = []; size = []; nodeMinOccurred = []; nodeBestEdge = []; nodeBestEvent = []
-        events = StringPool(capacity: 16)
-        eventOccurred = []
-        occNode = []; occEvent = []; occRole = []; occHasEdge = []
-        entityOfNode = []; entityRep = []; entityEType = []
-        entityIDs = StringPool(capacity: 16)
-        entityRank = []; entityOrder = []
-        edgeFirstNode = []
+        clear(poolCapacity: 16)
         #if os(Linux)
         _ = nexus_malloc_trim(0)
         #endif
     }
 
-    /// Fresh state for one build.
-    func begin(_ context: EngineContext) throws {
-        nodes = StringPool(capacity: 1 << 16)
+    /// Empties every array and pool a build fills, pools sized for `poolCapacity` strings.
+    func clear(poolCapacity: Int) {
+        nodes = StringPool(capacity: poolCapacity)
         nodeEType = []; parent = []; size = []; nodeMinOccurred = []; nodeBestEdge = []; nodeBestEvent = []
-        events = StringPool(capacity: 1 << 16)
+        events = StringPool(capacity: poolCapacity)
         eventOccurred = []
         roles = StringPool(capacity: 64)
         occNode = []; occEvent = []; occRole = []; occHasEdge = []
         entityOfNode = []; entityRep = []; entityEType = []
-        entityIDs = StringPool(capacity: 1 << 16)
+        entityIDs = StringPool(capacity: poolCapacity)
         entityRank = []; entityOrder = []
         etypePool = StringPool(capacity: 16)
+        edgeFirstNode = []
+    }
+
+    /// Fresh state for one build.
+    func begin(_ context: EngineContext) throws {
+        clear(poolCapacity: 1 << 16)
         dayCache = Timestamp.DayCache()
         lastEType = 0
         etypes = context.entityTypes
@@ -585,11 +583,9 @@ public final class NativeEngine: NexusEngine {
                     // of one source have one length): a trait updated on every event would
                     // otherwise keep every value it ever had.
                     let value = row.bytes(4), id = row.bytes(7)
-                    if value.count > Int(t.valueLength[i]) { t.valueStart[i] = t.values.count; t.values.append(contentsOf: value) }
-                    else if value.count > 0 { (t.values.base + t.valueStart[i]).update(from: value.baseAddress!.assumingMemoryBound(to: UInt8.self), count: value.count) }
+                    t.valueStart[i] = t.values.store(value, over: t.valueStart[i], length: Int(t.valueLength[i]))
                     t.valueLength[i] = Int32(value.count)
-                    if id.count > Int(t.idLength[i]) { t.idStart[i] = t.ids.count; t.ids.append(contentsOf: id) }
-                    else if id.count > 0 { (t.ids.base + t.idStart[i]).update(from: id.baseAddress!.assumingMemoryBound(to: UInt8.self), count: id.count) }
+                    t.idStart[i] = t.ids.store(id, over: t.idStart[i], length: Int(t.idLength[i]))
                     t.idLength[i] = Int32(id.count)
                 }
             } else {
