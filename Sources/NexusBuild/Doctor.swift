@@ -37,10 +37,7 @@ public struct Doctor {
             return findings + [Finding(severity: .warning, model: "-", message: "no model is shaped for Customer.io (or the project was not built: run `nexus run`)")]
         }
         let d = warehouse.dialect
-        func count(_ sql: String) throws -> Int {
-            if case .integer(let n)? = try warehouse.query(sql).rows.first?.first { return Int(n) }
-            return 0
-        }
+        let count = warehouse.integer
         let persons = outputs.filter { $0.shape == .identify }
         for o in outputs {
             let rows: Int

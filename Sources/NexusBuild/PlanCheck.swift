@@ -23,8 +23,7 @@ struct PlanCheck {
             if let n = rowsCache[table] { return n }
             // The planner's own row count when ANALYZE left one, else a count.
             let stat = try warehouse.query("SELECT stat FROM sqlite_stat1 WHERE tbl = \(d.literal(table)) LIMIT 1").rows.first?[0].string
-            let n = try stat.flatMap { Int($0.split(separator: " ").first ?? "") }
-                ?? Int(warehouse.query("SELECT count(*) FROM \(d.quote(table))").rows.first?[0].description ?? "0") ?? 0
+            let n = try stat.flatMap { Int($0.split(separator: " ").first ?? "") } ?? warehouse.integer("SELECT count(*) FROM \(d.quote(table))")
             rowsCache[table] = n
             return n
         }

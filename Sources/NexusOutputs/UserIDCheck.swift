@@ -18,10 +18,9 @@ public struct UserIDCheck {
         let user = d.quote("userId")
         var out: [(String, String)] = []
         var withUser: [String] = []
-        func count(_ sql: String) throws -> Int { Int(try warehouse.query(sql).rows.first?.first?.description ?? "0") ?? 0 }
         for o in outputs where try warehouse.columns(of: o)?.contains(where: { $0.name == "userId" }) == true {
             withUser.append(o)
-            let n = try count("SELECT count(*) FROM \(d.quote(o)) WHERE \(user) <> trim(\(user), \(UserIDCheck.blanks))")
+            let n = try warehouse.integer("SELECT count(*) FROM \(d.quote(o)) WHERE \(user) <> trim(\(user), \(UserIDCheck.blanks))")
             if n > 0 {
                 out.append((o, "\(n) row(s) have a userId with blanks before or after it: Customer.io would keep ' a@x.test' and 'a@x.test' as two people"))
             }

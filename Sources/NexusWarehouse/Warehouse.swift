@@ -58,6 +58,17 @@ public protocol Warehouse: AnyObject {
 }
 
 extension Warehouse {
+    /// The first column of a query's first row as an integer (a count, a sum); 0 when there is
+    /// no row or it is NULL.
+    public func integer(_ sql: String) throws -> Int {
+        switch try query(sql).rows.first?.first {
+        case .integer(let n)?: return Int(n)
+        case .real(let v)?: return Int(v)
+        case .text(let t)?: return Int(t) ?? 0
+        default: return 0
+        }
+    }
+
     /// Streams the rows of a query through `body`, one cursor reused for every row.
     public func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws {
         try stream(sql, header: { _ in }, body)
