@@ -133,13 +133,14 @@ public enum Timestamp {
     /// Parses only nexus's canonical text form (`YYYY-MM-DD HH:MM:SS`, optionally with up to
     /// six fraction digits), the form nexus stores: how outputs recognise a timestamp value.
     public static func parseCanonical(_ s: String) -> Int64? {
-        let n = s.utf8.count
-        guard n >= 19, n <= 26 else { return nil }
         var s = s
-        return s.withUTF8 { u in
-            guard u[4] == 45, u[7] == 45, u[10] == 32, u[13] == 58, u[16] == 58 else { return nil }
-            return parse(UnsafeRawBufferPointer(u))
-        }
+        return s.withUTF8 { parseCanonical(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `parseCanonical` on the bytes of a value, without making a String of them.
+    public static func parseCanonical(_ u: UnsafeRawBufferPointer) -> Int64? {
+        guard u.count >= 19, u.count <= 26, u[4] == 45, u[7] == 45, u[10] == 32, u[13] == 58, u[16] == 58 else { return nil }
+        return parse(u)
     }
 
     /// The canonical text form: `YYYY-MM-DD HH:MM:SS`, with `.ffffff` only when there are microseconds.

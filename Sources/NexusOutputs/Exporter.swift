@@ -133,7 +133,7 @@ public struct Exporter {
                     let ok: Bool = c.withBytes(i) { b in
                         switch kinds[i]! {
                         case .timestamp:
-                            if let micros = Exporter.isCanonicalTimestamp(b) || isDeclared ? Timestamp.parse(b) : nil {
+                            if let micros = Timestamp.parseCanonical(b) ?? (isDeclared ? Timestamp.parse(b) : nil) {
                                 if format == .jsonl { out.append(34) }
                                 Timestamp.appendISO(micros, to: &out)
                                 if format == .jsonl { out.append(34) }
@@ -167,7 +167,7 @@ public struct Exporter {
     static let null: [UInt8] = Array("null".utf8)
 
     static func isCanonicalTimestamp(_ b: UnsafeRawBufferPointer) -> Bool {
-        Timestamp.parseCanonical(String(decoding: b, as: UTF8.self)) != nil
+        Timestamp.parseCanonical(b) != nil
     }
 
     /// A JSON object or array, by the same parser the sync payloads use.
