@@ -92,11 +92,16 @@ public struct Exporter {
         var names: [[UInt8]] = []
         try warehouse.stream(sql, header: { columns in
             while kinds.count < columns.count { kinds.append(nil) }
-            names = columns.map { Array($0.utf8) }
+            // Each key's JSON text (`"name":`) once, not once per row.
+            names = columns.map { name in
+                var key: [UInt8] = []
+                Array(name.utf8).withUnsafeBytes { JSONText.appendString(&key, $0) }
+                return key + [58]
+            }
             if format == .csv {
-                for (i, n) in names.enumerated() {
+                for (i, n) in columns.enumerated() {
                     if i > 0 { out.append(44) }
-                    n.withUnsafeBytes { Exporter.appendCSV(&out, $0) }
+                    Array(n.utf8).withUnsafeBytes { Exporter.appendCSV(&out, $0) }
                 }
                 out.append(10)
             }
@@ -105,10 +110,7 @@ public struct Exporter {
             if format == .jsonl { out.append(123) }
             for i in 0..<c.columnCount {
                 if i > 0 { out.append(44) }
-                if format == .jsonl {
-                    names[i].withUnsafeBytes { JSONText.appendString(&out, $0) }
-                    out.append(58)
-                }
+                if format == .jsonl { out.append(contentsOf: names[i]) }
                 let storage = c.storage(i)
                 if storage == .null {
                     if format == .jsonl { out.append(contentsOf: Exporter.null) }
