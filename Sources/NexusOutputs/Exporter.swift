@@ -39,6 +39,9 @@ public struct Exporter {
             var rows = try write(sql, format: format, kinds: fixed, declared: isDeclared, settled: false, to: partial)
             if rows == nil {
                 rows = try write(sql, format: format, kinds: try kinds(sql, fixed: fixed), declared: isDeclared, settled: true, to: partial)
+                // Kinds read from every row cannot be contradicted, unless the relation changed
+                // between the two reads.
+                guard rows != nil else { throw NexusError("export", "\(relation) changed while it was being exported; export it again") }
             }
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try FileManager.default.moveItem(atPath: partial, toPath: path)
@@ -121,9 +124,11 @@ public struct Exporter {
                         Exporter.isCanonicalTimestamp(b) ? .timestamp : Exporter.isJSONContainer(b) ? .json : .plain
                     }
                 }
+                let isDeclared = i < declared.count && declared[i]
                 switch storage {
                 case .integer, .real:
-                    if kinds[i] != .plain { contradicted = true; return }
+                    // A number in a declared timestamp column is written as it is.
+                    if kinds[i] != .plain && !isDeclared { contradicted = true; return }
                     let text: String
                     if storage == .integer { text = String(c.int64(i)) } else {
                         let v = c.double(i)
@@ -131,7 +136,6 @@ public struct Exporter {
                     }
                     out.append(contentsOf: text.utf8)
                 default:
-                    let isDeclared = i < declared.count && declared[i]
                     let ok: Bool = c.withBytes(i) { b in
                         switch kinds[i]! {
                         case .timestamp:

@@ -42,6 +42,22 @@ struct ExporterTests {
             """)
     }
 
+    /// A number in a column declared a timestamp is written as it is, as the in-memory export
+    /// did, not taken for a contradiction (which no second pass could settle).
+    @Test func aNumberInADeclaredTimestampColumn() throws {
+        let (w, dir) = try warehouse()
+        try w.execute("""
+            CREATE TABLE n (k INTEGER, at TIMESTAMP);
+            INSERT INTO n VALUES (1, '2025-01-15 10:30:00'), (2, 1700000000), (3, 'later');
+            """)
+        #expect(try export(w, dir, "n", .jsonl) == """
+            {"k":1,"at":"2025-01-15T10:30:00.000Z"}
+            {"k":2,"at":1700000000}
+            {"k":3,"at":"later"}
+
+            """)
+    }
+
     @Test func anEmptyRelationHasItsHeader() throws {
         let (w, dir) = try warehouse()
         try w.execute("CREATE TABLE e (\"userId\" TEXT, n REAL)")
