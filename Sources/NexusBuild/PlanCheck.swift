@@ -40,7 +40,8 @@ struct PlanCheck {
                     Step(id: Int($0[0].description) ?? 0, parent: Int($0[1].description) ?? 0, detail: $0[3].string ?? "")
                 }
             } catch { continue }
-            let aliases = PlanCheck.aliases(in: sql, tables: tables)
+            let tokens = SQLLexer.significantTokens(sql)
+            let aliases = PlanCheck.aliases(in: tokens, tables: tables)
             for step in PlanCheck.nestedScans(plan) {
                 let words = step.detail.split(separator: " ")
                 guard words.count >= 2 else { continue }
@@ -51,8 +52,8 @@ struct PlanCheck {
                 let columns = Set(try warehouse.columns(of: table)?.map(\.name) ?? [])
                 // The columns compared through this alias; else (a CTE renamed it) any of the
                 // table's columns compared under any name.
-                var keys = PlanCheck.comparedColumns(of: name, in: sql).filter(columns.contains)
-                if keys.isEmpty { keys = PlanCheck.comparedColumns(of: nil, in: sql).filter(columns.contains) }
+                var keys = PlanCheck.comparedColumns(of: name, in: tokens).filter(columns.contains)
+                if keys.isEmpty { keys = PlanCheck.comparedColumns(of: nil, in: tokens).filter(columns.contains) }
                 keys = Array(keys.prefix(3))
                 let index = keys.isEmpty ? nil : "\(table)(" + keys.joined(separator: ") or (") + ")"
                 let how: String
@@ -93,22 +94,14 @@ struct PlanCheck {
         return out
     }
 
-    /// Alias → relation for the relations the SQL names (`nexus_entities e`, `"x" AS y`).
-    static func aliases(in sql: String, tables: Set<String>) -> [String: String] {
-        let t = SQLLexer.tokens(sql).filter { $0.kind != .space }
+    /// Alias → relation for the relations the SQL's tokens name (`nexus_entities e`, `"x" AS y`).
+    static func aliases(in t: [SQLLexer.Token], tables: Set<String>) -> [String: String] {
         var out: [String: String] = [:]
-        func name(_ tok: SQLLexer.Token) -> String? {
-            switch tok.kind {
-            case .word: return tok.text
-            case .quoted: return String(tok.text.dropFirst().dropLast())
-            default: return nil
-            }
-        }
         for (k, tok) in t.enumerated() {
-            guard let rel = name(tok), tables.contains(rel) else { continue }
+            guard let rel = tok.name, tables.contains(rel) else { continue }
             var j = k + 1
             if j < t.count, t[j].word == "as" { j += 1 }
-            if j < t.count, let alias = name(t[j]), t[j].kind == .quoted || !keywords.contains(alias.lowercased()) { out[alias] = rel }
+            if j < t.count, let alias = t[j].name, t[j].kind == .quoted || !keywords.contains(alias.lowercased()) { out[alias] = rel }
         }
         return out
     }
@@ -117,15 +110,13 @@ struct PlanCheck {
                                         "order", "limit", "union", "except", "intersect", "window", "having", "as", "outer", "set", "values"]
 
     /// Columns of `alias` (of any qualifier when nil) compared with something (`alias.col = …`,
-    /// `… < alias.col`), in order of appearance.
-    static func comparedColumns(of alias: String?, in sql: String) -> [String] {
-        let t = SQLLexer.tokens(sql).filter { $0.kind != .space }
+    /// `… < alias.col`), in order of appearance, in the SQL's tokens.
+    static func comparedColumns(of alias: String?, in t: [SQLLexer.Token]) -> [String] {
         let comparisons: Set<String> = ["=", "<", ">"]
         var out: [String] = []
         for k in 0..<max(0, t.count - 2) {
-            let a = t[k].kind == .quoted ? String(t[k].text.dropFirst().dropLast()) : t[k].text
-            guard alias == nil || a == alias, t[k].kind == .word || t[k].kind == .quoted, t[k + 1].kind == .punct, t[k + 1].text == ".", t[k + 2].kind == .word || t[k + 2].kind == .quoted else { continue }
-            let column = t[k + 2].kind == .quoted ? String(t[k + 2].text.dropFirst().dropLast()) : t[k + 2].text
+            guard let a = t[k].name, alias == nil || a == alias, t[k + 1].kind == .punct, t[k + 1].text == ".",
+                  let column = t[k + 2].name else { continue }
             let before = k > 0 && comparisons.contains(t[k - 1].text)
             let after = k + 3 < t.count && comparisons.contains(t[k + 3].text)
             if (before || after), !out.contains(column) { out.append(column) }

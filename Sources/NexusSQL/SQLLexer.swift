@@ -23,6 +23,17 @@ public struct SQLLexer {
 
         /// The word's text, lowercased; nil for other tokens.
         public var word: String? { kind == .word ? text.lowercased() : nil }
+        /// The name a word or quoted identifier spells (quotes taken off, doubled ones undone); nil for other tokens.
+        public var name: String? {
+            switch kind {
+            case .word: return text
+            case .quoted:
+                let q = String(text.prefix(1))
+                let inner = String(text.dropFirst().dropLast())
+                return q == "[" ? inner : inner.replacingAll(q + q, with: q)
+            default: return nil
+            }
+        }
         func isPunct(_ c: String) -> Bool { kind == .punct && text == c }
     }
 
@@ -73,6 +84,9 @@ public struct SQLLexer {
         }
         return out
     }
+
+    /// The tokens that are not space or comments.
+    public static func significantTokens(_ sql: String) -> [Token] { tokens(sql).filter { $0.kind != .space } }
 
     /// The names of functions the SQL calls (a word followed by `(`, not after `.`), lowercased.
     public static func calledFunctions(_ sql: String) -> Set<String> {
