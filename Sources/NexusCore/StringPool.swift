@@ -123,6 +123,13 @@ public final class StringPool: @unchecked Sendable {
         mask = m
     }
 
+    /// Frees the lookup table once no string will be added or looked up again (the strings
+    /// stay readable by id): at 1,000,000 persons the events pool's table is 134 MB.
+    public func dropLookup() {
+        table = [0]
+        mask = 0
+    }
+
     /// Calls `body` with the bytes of string `id`.
     @inlinable @inline(__always)
     public func withBytes<R>(_ id: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

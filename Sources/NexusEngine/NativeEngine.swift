@@ -32,9 +32,13 @@ public final class NativeEngine: NexusEngine {
     var nodeBestEdge: [Int32] = []
     var nodeBestEvent: [Int32] = []
 
-    /// Per entity type, by edge string id (in the `events` pool, which holds edge ids too):
-    /// the first node seen under that edge, or -1.
+    /// Per entity type, by edge id (in `edges`): the first node seen under that edge, or -1.
     var edgeFirstNode: [[Int32]] = []
+
+    /// Edge ids in `CompactID` spelling, while identifiers are read: only unions and the
+    /// mapping's smallest-edge rule need them, so they are dropped before traits are read
+    /// (at 1,000,000 persons with `create_nexus_id` edge ids, about 0.5 GB).
+    var edges = StringPool(capacity: 1 << 16)
 
     var events = StringPool(capacity: 1 << 16)
     var eventOccurred: [Int64] = []
@@ -157,6 +161,7 @@ public final class NativeEngine: NexusEngine {
         nodes = StringPool(capacity: poolCapacity)
         nodeEType = []; parent = []; size = []; nodeMinOccurred = []; nodeBestEdge = []; nodeBestEvent = []
         events = StringPool(capacity: poolCapacity)
+        edges = StringPool(capacity: poolCapacity)
         eventOccurred = []
         roles = StringPool(capacity: 64)
         occNode = []; occEvent = []; occRole = []; occHasEdge = []
@@ -197,7 +202,11 @@ public final class NativeEngine: NexusEngine {
         context.progress("read identifiers", rowsRead, clock() - t0)
         context.relationRows("nexus_entity_identifiers", rowsRead)
         t0 = clock()
+        // Edges only joined nodes; events are only read by id from here on.
         edgeFirstNode = []
+        edges = StringPool(capacity: 16)
+        nodeBestEdge = []
+        events.dropLookup()
         resolveComponents()
         context.progress("identity resolution", entityRep.count, clock() - t0)
         t0 = clock()
@@ -287,7 +296,9 @@ public final class NativeEngine: NexusEngine {
         rowsRead = 0
         // The hot loop works on locals (moved out of the engine and back), so that no access
         // to the engine's state costs a reference count or a uniqueness check on `self`.
-        let nodes = self.nodes, events = self.events, roles = self.roles, key = self.keyBuffer
+        let nodes = self.nodes, events = self.events, edges = self.edges, roles = self.roles, key = self.keyBuffer
+        let lastEdgeRaw = ByteBuffer(capacity: 64), edgeKey = ByteBuffer(capacity: 64)
+        var lastEdge: Int32 = -1
         var nodeEType = take(&self.nodeEType), parent = take(&self.parent), size = take(&self.size)
         var nodeMinOccurred = take(&self.nodeMinOccurred), nodeBestEdge = take(&self.nodeBestEdge), nodeBestEvent = take(&self.nodeBestEvent)
         var eventOccurred = take(&self.eventOccurred), edgeFirstNode = take(&self.edgeFirstNode), watermark = take(&self.watermark)
@@ -343,21 +354,23 @@ public final class NativeEngine: NexusEngine {
                     lastEvent = event
                 }
             }
-            // Edge: unite with the first node seen under the same (entity type, edge_id). Edge ids
-            // share the event pool: they are often the event id itself, which then costs nothing.
+            // Edge: unite with the first node seen under the same (entity type, edge_id). An
+            // edge's rows come in runs: try the last edge before the pool.
             var edge: Int32 = -1
             if !row.isNull(3) {
                 let eb = row.bytes(3)
-                let evb = row.bytes(4)
-                if event >= 0, eb.count == evb.count, eb.count > 0, memcmp(eb.baseAddress!, evb.baseAddress!, eb.count) == 0 {
-                    edge = event
+                if lastEdge >= 0, equalBytes(eb, lastEdgeRaw.bytes) {
+                    edge = lastEdge
                 } else {
-                    let before = events.count
-                    edge = events.intern(eb)
-                    if Int(edge) == before { eventOccurred.append(NativeEngine.missing) }
+                    edgeKey.removeAll()
+                    CompactID.encode(eb, into: edgeKey)
+                    edge = edges.intern(edgeKey.bytes)
+                    lastEdge = edge
+                    lastEdgeRaw.removeAll()
+                    lastEdgeRaw.append(contentsOf: eb)
                 }
                 if edgeFirstNode[et].count <= Int(edge) {
-                    edgeFirstNode[et].append(contentsOf: repeatElement(-1, count: max(events.count, Int(edge) + 1) - edgeFirstNode[et].count))
+                    edgeFirstNode[et].append(contentsOf: repeatElement(-1, count: max(edges.count, Int(edge) + 1) - edgeFirstNode[et].count))
                 }
                 let first = edgeFirstNode[et][Int(edge)]
                 if first < 0 { edgeFirstNode[et][Int(edge)] = node } else { union(node, first) }
@@ -369,7 +382,7 @@ public final class NativeEngine: NexusEngine {
             if bestEvent < 0 && best < 0 { better = true }
             else if edge >= 0 && best < 0 { better = true }
             else if edge >= 0 && best >= 0 {
-                let c = edge == best ? 0 : events.compare(edge, best)
+                let c = edge == best ? 0 : CompactID.compare(edges.bytes(edge), edges.bytes(best))
                 better = c < 0 || (c == 0 && event >= 0 && event != bestEvent && (bestEvent < 0 || events.compare(event, bestEvent) < 0))
             } else if edge < 0 && best < 0 {
                 better = event >= 0 && (bestEvent < 0 || events.compare(event, bestEvent) < 0)
@@ -499,6 +512,8 @@ public final class NativeEngine: NexusEngine {
         var winnerIngested: [Int64] = []
         var valueStart: [Int] = []
         var valueLength: [Int32] = []
+        /// Each winner's entity_trait_id (for the last tie-break) in `CompactID` spelling;
+        /// dropped once all rows are read.
         var idStart: [Int] = []
         var idLength: [Int32] = []
         var values = ByteBuffer(capacity: 1 << 20)
@@ -518,8 +533,16 @@ public final class NativeEngine: NexusEngine {
         var rawSource: [String] = []
         var nameFirstRaw: [Int32] = []
         let namePool = StringPool(capacity: 256)
-        // About a dozen traits per entity: sized so that the map rarely grows.
-        var slot = Int64Map(capacity: max(1 << 16, entityRep.count * 8))
+        // An entity's winners, one per trait name, form a list (`head`, then `next`): a dozen
+        // names per entity cost a short walk and 4 bytes per winner, where a map keyed by
+        // (entity, name) cost 16–32 bytes per winner (0.5 GB at 1,000,000 persons). An entity
+        // with more names than `wideAfter` moves to `wide`, a map, so that no walk grows long.
+        let wideAfter = 24
+        var head = [Int32](repeating: -1, count: entityRep.count)
+        var next: [Int32] = []
+        var isWide = [Bool](repeating: false, count: entityRep.count)
+        var wide = Int64Map(capacity: 16)
+        let idKey = ByteBuffer(capacity: 64)
         var dropped: [String: Int] = [:]
         var unknownTypes = 0
         rowsRead = 0
@@ -566,14 +589,32 @@ public final class NativeEngine: NexusEngine {
             let occurred = timestamp(row, 5)
             let ingested = timestamp(row, 6)
             let pair = Int64(entity) << 24 | Int64(nameID)
-            if let s = slot.get(pair) {
-                let i = Int(s)
+            var found: Int32 = -1
+            if isWide[Int(entity)] {
+                found = wide.get(pair) ?? -1
+            } else {
+                var i = head[Int(entity)], steps = 0
+                while i >= 0 {
+                    if t.winnerName[Int(i)] == nameID { found = i; break }
+                    i = next[Int(i)]
+                    steps += 1
+                }
+                if found < 0, steps >= wideAfter {
+                    var j = head[Int(entity)]
+                    while j >= 0 { wide.set(Int64(entity) << 24 | Int64(t.winnerName[Int(j)]), j); j = next[Int(j)] }
+                    isWide[Int(entity)] = true
+                }
+            }
+            if found >= 0 {
+                let i = Int(found)
                 var better = occurred > t.winnerOccurred[i]
                 if occurred == t.winnerOccurred[i] {
                     better = ingested > t.winnerIngested[i]
                     if ingested == t.winnerIngested[i] {
+                        idKey.removeAll()
+                        CompactID.encode(row.bytes(7), into: idKey)
                         let start = t.idStart[i], len = Int(t.idLength[i])
-                        better = compareBytes(row.bytes(7), UnsafeRawBufferPointer(start: t.ids.base + start, count: len)) > 0
+                        better = CompactID.compare(idKey.bytes, UnsafeRawBufferPointer(start: t.ids.base + start, count: len)) > 0
                     }
                 }
                 if better {
@@ -582,27 +623,39 @@ public final class NativeEngine: NexusEngine {
                     // A new winner no longer than the old one takes its place in the buffer (ids
                     // of one source have one length): a trait updated on every event would
                     // otherwise keep every value it ever had.
-                    let value = row.bytes(4), id = row.bytes(7)
+                    let value = row.bytes(4)
+                    idKey.removeAll()
+                    CompactID.encode(row.bytes(7), into: idKey)
                     t.valueStart[i] = t.values.store(value, over: t.valueStart[i], length: Int(t.valueLength[i]))
                     t.valueLength[i] = Int32(value.count)
-                    t.idStart[i] = t.ids.store(id, over: t.idStart[i], length: Int(t.idLength[i]))
-                    t.idLength[i] = Int32(id.count)
+                    t.idStart[i] = t.ids.store(idKey.bytes, over: t.idStart[i], length: Int(t.idLength[i]))
+                    t.idLength[i] = Int32(idKey.count)
                 }
             } else {
-                slot.set(pair, Int32(t.winnerEntity.count))
+                let new = Int32(t.winnerEntity.count)
+                if isWide[Int(entity)] {
+                    wide.set(pair, new)
+                    next.append(-1)
+                } else {
+                    next.append(head[Int(entity)])
+                    head[Int(entity)] = new
+                }
                 t.winnerEntity.append(entity)
                 t.winnerName.append(nameID)
                 t.winnerOccurred.append(occurred)
                 t.winnerIngested.append(ingested)
-                let value = row.bytes(4), id = row.bytes(7)
+                let value = row.bytes(4)
+                idKey.removeAll()
+                CompactID.encode(row.bytes(7), into: idKey)
                 t.valueStart.append(t.values.count)
                 t.values.append(contentsOf: value); t.valueLength.append(Int32(value.count))
                 t.idStart.append(t.ids.count)
-                t.ids.append(contentsOf: id); t.idLength.append(Int32(id.count))
+                t.ids.append(contentsOf: idKey.bytes); t.idLength.append(Int32(idKey.count))
             }
         }
-        slot = Int64Map()
+        head = []; next = []; isWide = []; wide = Int64Map(capacity: 16)
         t.ids = ByteBuffer(capacity: 16)
+        t.idStart = []; t.idLength = []
         for (source, n) in dropped.sorted(by: { $0.key < $1.key }) {
             context.warn("nexus_entity_traits: \(n) trait row(s) from source \(source) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")
         }

@@ -5,8 +5,8 @@ import NexusScaffold
 
 /// The native engine against a naive reading of the rules, on random projects.
 ///
-/// The engine takes shortcuts for speed (union–find, the last node and event tried before the
-/// pools, edge ids sharing the event pool, packed and radix-sorted keys). The reference below
+/// The engine takes shortcuts for speed (union–find, the last node, event and edge tried before the
+/// pools, ids kept in a shorter spelling, trait winners in per-entity lists, packed and radix-sorted keys). The reference below
 /// takes none: a graph search over explicit edges, and plain sorts and minimums over every
 /// row, written from docs/decisions.md. Random projects with small value pools make merges,
 /// chains, ties, NULLs, orphan events, unknown types and rows in any order; each is built cold
@@ -53,7 +53,7 @@ struct DifferentialTests {
             let edge: String?
             switch Int.random(in: 0..<20, using: &r) {
             case 0..<11: edge = event
-            case 11..<14: edge = "x\(Int.random(in: 0..<4, using: &r))"
+            case 11..<14: edge = DifferentialTests.spelledID(Int.random(in: 0..<4, using: &r), &r, plain: "x")
             case 14..<16: edge = "e\(Int.random(in: 1...eventCount, using: &r))"
             default: edge = nil
             }
@@ -64,7 +64,10 @@ struct DifferentialTests {
             idents.append(Ident(event: event, edge: edge, etype: etype, itype: itype, value: v, role: role, occurred: ts(&r)))
         }
         var traits: [Trait] = []
+        // Three names mostly, and 30 more now and then: the largest entities get more names than
+        // the engine keeps in a list (24) and move to its map.
         let names = ["status", "plan", "home city"]
+        let moreNames = (0..<30).map { "n\($0)" }
         let traitCount = Int.random(in: 0...80, using: &r) * scale
         let ids = Array(0..<traitCount).shuffled(using: &r)
         for k in 0..<traitCount {
@@ -75,13 +78,26 @@ struct DifferentialTests {
             case 1: tv = ""
             default: tv = "t\(Int.random(in: 0..<4, using: &r))"
             }
-            traits.append(Trait(id: String(format: "tr%03d", ids[k]), etype: etype,
+            traits.append(Trait(id: DifferentialTests.spelledID(ids[k], &r, plain: "tr"), etype: etype,
                                 itype: Int.random(in: 0..<30, using: &r) == 0 ? nil : itypes[Int.random(in: 0..<itypes.count, using: &r)],
-                                value: value(&r), name: Int.random(in: 0..<30, using: &r) == 0 ? nil : names[Int.random(in: 0..<names.count, using: &r)],
+                                value: value(&r), name: Int.random(in: 0..<30, using: &r) == 0 ? nil
+                                    : Int.random(in: 0..<(scale > 1 ? 2 : 3), using: &r) == 0 ? moreNames[Int.random(in: 0..<moreNames.count, using: &r)]
+                                    : names[Int.random(in: 0..<names.count, using: &r)],
                                 traitValue: tv,
                                 // Few distinct times, so that ties down to the trait id are common.
                                 occurred: Int.random(in: 0..<10, using: &r) == 0 ? nil : "2025-01-0\(Int.random(in: 1...3, using: &r)) 00:00:00",
                                 ingested: Int.random(in: 0..<4, using: &r) == 0 ? nil : "2025-02-0\(Int.random(in: 1...2, using: &r)) 00:00:00"))
+        }
+        // Larger cases: two identifiers get every name, twice, before and after their entities
+        // move from the engine's lists to its map.
+        let known = idents.filter { $0.etype == "person" && $0.itype != nil && $0.value != nil }.prefix(2)
+        if scale > 1, known.count == 2 {
+            for (k, (who, name)) in (known + known).flatMap({ who in moreNames.map { (who, $0) } }).enumerated() {
+                traits.append(Trait(id: DifferentialTests.spelledID(100_000 + k, &r, plain: "tw"), etype: "person", itype: who.itype,
+                                    value: who.value, name: name, traitValue: "w\(Int.random(in: 0..<3, using: &r))",
+                                    occurred: "2025-01-0\(Int.random(in: 1...2, using: &r)) 00:00:00", ingested: nil))
+            }
+            traits.shuffle(using: &r)
         }
         // Declarations between few identifiers (some unknown), so that pairs repeat, with few distinct times.
         var declarations: [Declaration] = []
@@ -107,6 +123,20 @@ struct DifferentialTests {
         return (events, idents, traits, declarations)
     }
 
+    /// Id `k` spelled one of the ways ids come: a short counter, or `create_nexus_id`'s
+    /// prefix + 32 hex digits (two prefixes of different lengths, upper-case digits too), which
+    /// the engine keeps in a shorter spelling and must still order as text.
+    static func spelledID(_ k: Int, _ r: inout SeededRandom, plain: String) -> String {
+        let h = UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15
+        let hex = String(format: "%016llx%016llx", h, h ^ 0xA5A5_5A5A_F0F0_0F0F)
+        switch Int.random(in: 0..<4, using: &r) {
+        case 0: return "ent_\(plain)_\(hex)"
+        case 1: return "\(plain)_\(hex)"
+        case 2: return "\(plain)_\(hex.uppercased())"
+        default: return String(format: "\(plain)%03d", k)
+        }
+    }
+
     /// What the build must hold, computed the slow way.
     struct Expected {
         var mapping: Set<[String?]> = []        // etype, itype, value, entity id, event id
@@ -116,6 +146,7 @@ struct DifferentialTests {
         var traitNames: [String] = []
         var relationships: [[String?]] = []     // the columns of nexus_relationships but _processed_at, in output order
         var largestEntity = 0                   // identifiers in the largest entity
+        var mostTraitNames = 0                  // trait names of the entity with the most
     }
 
     static func expected(_ c: Case) -> Expected {
@@ -163,6 +194,7 @@ struct DifferentialTests {
             }
         }
         x.traitNames = Set(winners.values.flatMap(\.keys)).sorted()
+        x.mostTraitNames = winners.values.map(\.count).max() ?? 0
         // Participants: one row per (event, entity, role), for events in nexus_events.
         var triples: Set<[String?]> = []
         for i in occ where eventTime[i.event] != nil { triples.insert([i.event, entityOf[node(i)], i.role]) }
@@ -268,5 +300,7 @@ struct DifferentialTests {
         let x = try DifferentialTests.check(UInt64(seed), scale: 25)
         // The cases must stay what they are for: entities of hundreds of identifiers.
         #expect(x.largestEntity >= 100)
+        // and an entity with more trait names than the engine lists before it uses its map.
+        #expect(x.mostTraitNames > 24)
     }
 }
