@@ -150,7 +150,8 @@ public struct Doctor {
             if let r = reason(k) {
                 message = "trait '\(trait)' is not sent: it is \(r)"
             } else if byLower[k] == nil {
-                let similar = try warehouse.query("SELECT DISTINCT trait_name FROM nexus_entity_traits WHERE lower(replace(trait_name, ' ', '_')) LIKE \(d.literal("%" + k + "%")) LIMIT 5").rows.compactMap { $0[0].string }
+                // The name is text to find, not a pattern: its `_` and `%` are escaped.
+                let similar = try warehouse.query("SELECT DISTINCT trait_name FROM nexus_entity_traits WHERE lower(replace(trait_name, ' ', '_')) LIKE \("%" + likeEscaped(k) + "%") ESCAPE '\\' ORDER BY trait_name LIMIT 5" as SQL).rows.compactMap { $0[0].string }
                 message = "trait '\(trait)' is absent: no source has it for any entity" + (similar.isEmpty ? "" : " (similar trait names in the sources: \(similar.joined(separator: ", ")))")
             } else {
                 let set = try count("SELECT count(*) FROM nexus_entities WHERE entity_type = \(d.literal(macro.entityType)) AND \(d.quote(byLower[k]!)) IS NOT NULL")

@@ -35,18 +35,18 @@ public struct Explainer {
             throw NexusError("explain", "there is no \(mapping): run `nexus run` first, or check --entity-type", at: SourceLocation(relation: mapping))
         }
         let idColumn = d.quote("\(entityType)_id")
-        let found = try warehouse.query("SELECT \(idColumn) FROM \(d.quote(mapping)) WHERE identifier_type = \(d.literal(type)) AND identifier_value = \(d.literal(value))")
+        let found = try warehouse.query("SELECT \(id: "\(entityType)_id") FROM \(id: mapping) WHERE identifier_type = \(type) AND identifier_value = \(value)" as SQL)
         guard let entity = found.rows.first?[0].string else {
             throw NexusError("explain", "no \(entityType) has identifier \(type) = '\(value)' (identifiers match exactly: check case and blanks)", at: SourceLocation(relation: mapping))
         }
         let occ = try warehouse.query("""
             SELECT i.identifier_type, i.identifier_value, i.edge_id, i.event_id, e.event_name, e.occurred_at
             FROM nexus_entity_identifiers i
-            JOIN \(d.quote(mapping)) m ON m.identifier_type = i.identifier_type AND m.identifier_value = i.identifier_value
+            JOIN \(id: mapping) m ON m.identifier_type = i.identifier_type AND m.identifier_value = i.identifier_value
             LEFT JOIN nexus_events e ON e.event_id = i.event_id
-            WHERE i.entity_type = \(d.literal(entityType)) AND m.\(idColumn) = \(d.literal(entity))
+            WHERE i.entity_type = \(entityType) AND m.\(sql: idColumn) = \(entity)
             ORDER BY i.edge_id, i.identifier_type, i.identifier_value, i.event_id
-            """)
+            """ as SQL)
         func key(_ t: String, _ v: String) -> String { "\(t) \(v)" }
         var byEdge: [String: [(String, String, String?, String?)]] = [:] // edge -> (identifier, event, name, time)
         var edgesOf: [String: [String]] = [:]

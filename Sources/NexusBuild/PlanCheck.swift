@@ -22,7 +22,7 @@ struct PlanCheck {
         func rows(_ table: String) throws -> Int {
             if let n = rowsCache[table] { return n }
             // The planner's own row count when ANALYZE left one, else a count.
-            let stat = try warehouse.query("SELECT stat FROM sqlite_stat1 WHERE tbl = \(d.literal(table)) LIMIT 1").rows.first?[0].string
+            let stat = try warehouse.query("SELECT stat FROM sqlite_stat1 WHERE tbl = \(table) LIMIT 1" as SQL).rows.first?[0].string
             let n = try stat.flatMap { Int($0.split(separator: " ").first ?? "") } ?? warehouse.integer("SELECT count(*) FROM \(d.quote(table))")
             rowsCache[table] = n
             return n

@@ -41,6 +41,8 @@ public final class Runner {
     var stagedViews: [(name: String, finalSQL: () throws -> String)] = []
     var seedStates: [(Seed, FileState)] = []
     public private(set) var results: [StepResult] = []
+    /// Called once the run holds the warehouse (after waiting for another run, if one held it).
+    public var started: (() -> Void)?
     /// Rows of each nexus relation in the published build (from the engine, or from the
     /// last build's record when the run was up to date).
     public private(set) var relationRows: [String: Int] = [:]
@@ -86,6 +88,11 @@ public final class Runner {
     @discardableResult
     public func run(force: Bool = false) throws -> Bool {
         let t0 = now()
+        // One build at a time per warehouse: a run drops staging tables it finds (a killed
+        // run's), which would be another live run's.
+        let lock = try warehouse.lock(.build, timeout: project.config.warehouse.lockTimeout)
+        defer { lock.release() }
+        started?()
         let fingerprint = try BuildState.fingerprint(project)
         // The last build's record counts only while the warehouse is as that build left it.
         let last = BuildState.load(warehouse.path).flatMap { $0.changeCounter == BuildState.changeCounter(of: warehouse.path) ? $0 : nil }
@@ -232,8 +239,7 @@ public final class Runner {
         let size = (attrs[.size] as? NSNumber)?.int64Value ?? 0
         let mtime = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let types = seed.config.columnTypes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: ",")
-        let d = warehouse.dialect
-        let previous = try warehouse.query("SELECT size, mtime, hash, types FROM \(Runner.seedStateTable) WHERE name = \(d.literal(seed.name))").rows.first
+        let previous = try warehouse.query("SELECT size, mtime, hash, types FROM \(id: Runner.seedStateTable) WHERE name = \(seed.name)" as SQL).rows.first
         let exists = try warehouse.relationKind(seed.name) == .table
         var state = FileState(size: size, mtime: mtime, hash: "", types: types)
         if let p = previous, exists, p[3].string ?? "" == types {
@@ -598,9 +604,9 @@ public final class Runner {
             try warehouse.analyze(tables)
             for (seed, state) in seedStates {
                 try warehouse.execute("""
-                    INSERT OR REPLACE INTO \(Runner.seedStateTable) (name, path, size, mtime, hash, types)
-                    VALUES (\(d.literal(seed.name)), \(d.literal(seed.file)), \(state.size), \(state.mtime), \(d.literal(state.hash)), \(d.literal(state.types)))
-                    """)
+                    INSERT OR REPLACE INTO \(id: Runner.seedStateTable) (name, path, size, mtime, hash, types)
+                    VALUES (\(seed.name), \(seed.file), \(state.size), \(state.mtime), \(state.hash), \(state.types))
+                    """ as SQL)
             }
         }
     }

@@ -24,6 +24,14 @@ public protocol SQLDialect: Sendable {
     func timestampNTZ(_ expression: String) -> String
     /// A JSON object from key/value expressions, leaving out NULL values (Snowflake's OBJECT_CONSTRUCT).
     func objectConstruct(_ pairs: [(key: String, value: String)]) -> String
+    /// The placeholder of the `n`th bound value (from 1) as the warehouse's driver reads it.
+    func placeholder(_ n: Int) -> String
+    /// A quoted identifier, which the warehouse reads back exactly as written (case kept).
+    /// Standard SQL's double quotes unless a dialect says otherwise.
+    func quote(_ identifier: String) -> String
+    /// A string literal the warehouse reads back as exactly `value`. Standard SQL's single
+    /// quotes unless a dialect says otherwise (Snowflake also reads backslash escapes).
+    func literal(_ value: String) -> String
 }
 
 extension SQLDialect {
@@ -33,12 +41,12 @@ extension SQLDialect {
 }
 
 extension SQLDialect {
-    /// A double-quoted identifier, with embedded quotes doubled.
+    /// Standard SQL: a double-quoted identifier, with embedded quotes doubled.
     public func quote(_ identifier: String) -> String {
         "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
     }
 
-    /// A single-quoted string literal, with embedded quotes doubled.
+    /// Standard SQL: a single-quoted string literal, with embedded quotes doubled.
     public func literal(_ value: String) -> String {
         "'" + value.replacingAll("'", with: "''") + "'"
     }
@@ -60,10 +68,21 @@ extension SQLDialect {
     }
 }
 
+/// The dialects nexus speaks, by name: the one place a name becomes a dialect.
+public enum Dialects {
+    public static let all: [any SQLDialect] = [SQLiteDialect(), PostgresDialect(), SnowflakeDialect()]
+
+    /// The dialect called `name` (`sqlite`, `postgres`, `snowflake`), or nil.
+    public static func named(_ name: String) -> (any SQLDialect)? {
+        all.first { $0.name == name.lowercased() }
+    }
+}
+
 /// The embedded default: SQLite, with nexus's functions registered on every connection.
 public struct SQLiteDialect: SQLDialect {
     public init() {}
     public var name: String { "sqlite" }
+    public func placeholder(_ n: Int) -> String { "?\(n)" }
     public func typeName(_ type: ColumnType) -> String {
         switch type {
         case .text: return "TEXT"
@@ -94,6 +113,7 @@ public struct SQLiteDialect: SQLDialect {
 public struct PostgresDialect: SQLDialect {
     public init() {}
     public var name: String { "postgres" }
+    public func placeholder(_ n: Int) -> String { "$\(n)" }
     public func typeName(_ type: ColumnType) -> String {
         switch type {
         case .text: return "text"
@@ -124,6 +144,8 @@ public struct PostgresDialect: SQLDialect {
 public struct SnowflakeDialect: SQLDialect {
     public init() {}
     public var name: String { "snowflake" }
+    /// The SQL API's bindings are positional `?`.
+    public func placeholder(_ n: Int) -> String { "?" }
     public func typeName(_ type: ColumnType) -> String {
         switch type {
         case .text: return "VARCHAR"
@@ -146,6 +168,11 @@ public struct SnowflakeDialect: SQLDialect {
     public func adapt(_ sql: String) -> String { sql }
     public func timestampNTZ(_ expression: String) -> String { "to_timestamp_ntz(\(expression))" }
     public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String { "object_construct(\n    \(pairList(pairs)))" }
+    /// Snowflake reads backslash escapes inside single quotes (`'a\'b'` is `a'b`): a
+    /// backslash must be doubled too, or a value ending in one would end the literal early.
+    public func literal(_ value: String) -> String {
+        "'" + value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "''") + "'"
+    }
 }
 
 extension String {

@@ -56,6 +56,12 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         try execute("PRAGMA cache_size=-1048576")
     }
 
+    /// A file lock beside the warehouse file (`.nexus-lock`; syncs among themselves also
+    /// `.nexus-sync-lock`), which every nexus process on this file sees.
+    public func lock(_ purpose: WarehouseLock.Purpose, timeout: Double) throws -> WarehouseLock {
+        try WarehouseLock.file(purpose, file: path + (purpose == .sync ? ".nexus-sync-lock" : ".nexus-lock"), warehouse: path, timeout: timeout)
+    }
+
     public func nexusOnlyFunctions(calledBy sql: String) -> [String] {
         SQLLexer.calledFunctions(sql).intersection(SQLiteFunctions.names).sorted()
     }
@@ -147,12 +153,12 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
 
     public func columns(of relation: String) throws -> [ColumnInfo]? {
         guard try relationKind(relation) != nil else { return nil }
-        let r = try query("SELECT name, type FROM pragma_table_info(\(dialect.literal(relation)))")
+        let r = try query("SELECT name, type FROM pragma_table_info(\(relation))" as SQL)
         return r.rows.map { ColumnInfo(name: $0[0].string ?? "", declaredType: $0[1].string ?? "") }
     }
 
     public func relationKind(_ name: String) throws -> RelationKind? {
-        let r = try query("SELECT type FROM sqlite_master WHERE name = \(dialect.literal(name)) AND type IN ('table','view')")
+        let r = try query("SELECT type FROM sqlite_master WHERE name = \(name) AND type IN ('table','view')" as SQL)
         guard let t = r.rows.first?[0].string else { return nil }
         return t == "view" ? .view : .table
     }
@@ -214,17 +220,55 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         let stmt = try prepare(sql)
         defer { sqlite3_finalize(stmt) }
         for row in rows {
-            for (i, v) in row.enumerated() {
-                let k = Int32(i + 1)
-                switch v {
-                case .null: sqlite3_bind_null(stmt, k)
-                case .integer(let n): sqlite3_bind_int64(stmt, k, n)
-                case .real(let d): sqlite3_bind_double(stmt, k, d)
-                case .text(let t): sqlite3_bind_text(stmt, k, t, -1, SQLITE_TRANSIENT_PTR)
-                }
-            }
+            SQLiteWarehouse.bind(row, to: stmt)
             guard sqlite3_step(stmt) == SQLITE_DONE else { throw fail(sql) }
             sqlite3_reset(stmt)
+        }
+    }
+
+    static func bind(_ values: [SQLValue], to stmt: OpaquePointer) {
+        for (i, v) in values.enumerated() {
+            let k = Int32(i + 1)
+            switch v {
+            case .null: sqlite3_bind_null(stmt, k)
+            case .integer(let n): sqlite3_bind_int64(stmt, k, n)
+            case .real(let d): sqlite3_bind_double(stmt, k, d)
+            case .text(let t): sqlite3_bind_text(stmt, k, t, -1, SQLITE_TRANSIENT_PTR)
+            }
+        }
+    }
+
+    public func execute(_ sql: SQL) throws {
+        let (text, values) = sql.rendered(dialect)
+        let stmt = try prepare(text)
+        defer { sqlite3_finalize(stmt) }
+        SQLiteWarehouse.bind(values, to: stmt)
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw fail(text) }
+        }
+    }
+
+    public func query(_ sql: SQL) throws -> QueryResult {
+        var rows: [[SQLValue]] = []
+        var columns: [String] = []
+        try stream(sql, header: { columns = $0 }) { row in rows.append((0..<row.columnCount).map { row.value($0) }) }
+        return QueryResult(columns: columns, rows: rows)
+    }
+
+    public func stream(_ sql: SQL, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws {
+        let (text, values) = sql.rendered(dialect)
+        let stmt = try prepare(text)
+        defer { sqlite3_finalize(stmt) }
+        SQLiteWarehouse.bind(values, to: stmt)
+        let cursor = SQLiteCursor(stmt: stmt, columnCount: Int(sqlite3_column_count(stmt)))
+        header((0..<cursor.columnCount).map { cursor.name($0) })
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw fail(text) }
+            try body(cursor)
         }
     }
 
@@ -232,7 +276,7 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     public func createIndex(_ index: IndexSpec, on table: String, name: String) throws -> String {
         var chosen = name
         var n = 1
-        while try !query("SELECT 1 FROM sqlite_master WHERE name = \(dialect.literal(chosen))").rows.isEmpty {
+        while try !query("SELECT 1 FROM sqlite_master WHERE name = \(chosen)" as SQL).rows.isEmpty {
             n += 1
             chosen = "\(name)_\(n)"
         }
@@ -250,8 +294,8 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     }
 
     public func indexes(on table: String) throws -> [[String]] {
-        try query("SELECT name FROM pragma_index_list(\(dialect.literal(table)))").rows.compactMap { $0[0].string }.map { index in
-            try query("SELECT name FROM pragma_index_info(\(dialect.literal(index))) ORDER BY seqno").rows.map { $0[0].string ?? "" }
+        try query("SELECT name FROM pragma_index_list(\(table))" as SQL).rows.compactMap { $0[0].string }.map { index in
+            try query("SELECT name FROM pragma_index_info(\(index)) ORDER BY seqno" as SQL).rows.map { $0[0].string ?? "" }
         }
     }
 
@@ -268,8 +312,8 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     public func moveStatistics(_ renames: [(from: String, to: String)]) throws {
         guard !renames.isEmpty, try relationKind("sqlite_stat1") == .table else { return }
         for r in renames {
-            try execute("DELETE FROM sqlite_stat1 WHERE tbl = \(dialect.literal(r.to))")
-            try execute("UPDATE sqlite_stat1 SET tbl = \(dialect.literal(r.to)) WHERE tbl = \(dialect.literal(r.from))")
+            try execute("DELETE FROM sqlite_stat1 WHERE tbl = \(r.to)" as SQL)
+            try execute("UPDATE sqlite_stat1 SET tbl = \(r.to) WHERE tbl = \(r.from)" as SQL)
         }
         // Statistics are read with the schema: load the moved ones now.
         try execute("ANALYZE sqlite_schema")

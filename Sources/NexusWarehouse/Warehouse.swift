@@ -27,6 +27,12 @@ public protocol Warehouse: AnyObject {
     func executeCounting(_ sql: String) throws -> Int
     /// Runs a query and holds the whole result in memory (for small results).
     func query(_ sql: String) throws -> QueryResult
+    /// Runs one statement with its values bound to placeholders.
+    func execute(_ sql: SQL) throws
+    /// Runs a query with its values bound, and holds the whole result in memory.
+    func query(_ sql: SQL) throws -> QueryResult
+    /// Streams the rows of a query with its values bound (see `stream(_:header:_:)`).
+    func stream(_ sql: SQL, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws
     /// Streams the rows of a query through `body`, one cursor reused for every row, after
     /// handing `header` the result's column names (also when there are no rows).
     func stream(_ sql: String, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws
@@ -55,6 +61,9 @@ public protocol Warehouse: AnyObject {
     func analyze(_ tables: [String]) throws
     /// Gives renamed tables the statistics gathered under their old names.
     func moveStatistics(_ renames: [(from: String, to: String)]) throws
+    /// Takes the warehouse's lock for `purpose`, waiting up to `timeout` seconds for other
+    /// nexus processes; an error names the holder when it stays busy.
+    func lock(_ purpose: WarehouseLock.Purpose, timeout: Double) throws -> WarehouseLock
 }
 
 extension Warehouse {
@@ -71,6 +80,11 @@ extension Warehouse {
 
     /// Streams the rows of a query through `body`, one cursor reused for every row.
     public func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws {
+        try stream(sql, header: { _ in }, body)
+    }
+
+    /// Streams the rows of a query with its values bound.
+    public func stream(_ sql: SQL, _ body: (any RowCursor) throws -> Void) throws {
         try stream(sql, header: { _ in }, body)
     }
 

@@ -91,16 +91,15 @@ public struct SyncState {
 
     /// What Customer.io acknowledged for an output, as a compact table of key and content hashes.
     func acknowledged(_ output: String) throws -> AckTable {
-        let d = warehouse.dialect
         var table = AckTable()
         guard try warehouse.relationKind(SyncState.stateTable) != nil else { return table }
-        try warehouse.stream("SELECT key, hash FROM \(SyncState.stateTable) WHERE output = \(d.literal(output))") { row in
+        try warehouse.stream("SELECT key, hash FROM \(id: SyncState.stateTable) WHERE output = \(output)" as SQL) { row in
             table.acknowledge(AckTable.keyHash(row.string(0) ?? ""), AckTable.contentHash(row.string(1) ?? ""))
         }
         try warehouse.stream("""
-            SELECT key, hash, operation FROM \(SyncState.logTable)
-            WHERE log_id > \(try mergedUpTo()) AND output = \(d.literal(output)) AND status = 'sent' ORDER BY log_id
-            """) { row in
+            SELECT key, hash, operation FROM \(id: SyncState.logTable)
+            WHERE log_id > \(try mergedUpTo()) AND output = \(output) AND status = 'sent' ORDER BY log_id
+            """ as SQL) { row in
             let key = AckTable.keyHash(row.string(0) ?? "")
             if row.string(2) == SyncPlan.Operation.delete.rawValue { table.forget(key) }
             else { table.acknowledge(key, AckTable.contentHash(row.string(1) ?? "")) }
@@ -303,9 +302,8 @@ public struct SyncPlanner {
             }
         }
         if mode == .mirror, output.shape == .objects || output.shape == .relationships, try warehouse.relationKind(SyncState.stateTable) != nil {
-            let d = warehouse.dialect
             var gone: [String] = []
-            try warehouse.stream("SELECT key FROM \(SyncState.stateTable) WHERE output = \(d.literal(output.name)) ORDER BY key") { row in
+            try warehouse.stream("SELECT key FROM \(id: SyncState.stateTable) WHERE output = \(output.name) ORDER BY key" as SQL) { row in
                 let key = row.string(0) ?? ""
                 if !acked.seen(AckTable.keyHash(key)) { gone.append(key) }
             }

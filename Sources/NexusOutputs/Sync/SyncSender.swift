@@ -193,13 +193,12 @@ public final class SyncSender {
 
     /// The run's summary row in `_nexus_customerio_runs`.
     func recordRun() throws {
-        let d = warehouse.dialect
         let s = summary
         try warehouse.execute("""
-            INSERT INTO \(SyncState.runsTable) (run_id, finished_at, sent, deleted, unchanged, failed, skipped, bytes, requests, seconds, stopped_at)
-            VALUES (\(d.literal(runID)), \(d.literal(Timestamp.format(Timestamp.now()))), \(s.sent), \(s.deleted),
-                    \(s.unchanged), \(s.failed), \(s.skipped), \(s.bytes), \(s.requests), \(s.seconds), \(s.stoppedAt.map { d.literal($0) } ?? "NULL"))
-            """)
+            INSERT INTO \(id: SyncState.runsTable) (run_id, finished_at, sent, deleted, unchanged, failed, skipped, bytes, requests, seconds, stopped_at)
+            VALUES (\(runID), \(Timestamp.format(Timestamp.now())), \(s.sent), \(s.deleted),
+                    \(s.unchanged), \(s.failed), \(s.skipped), \(s.bytes), \(s.requests), \(s.seconds), \(s.stoppedAt))
+            """ as SQL)
     }
 
     /// Sends a batch and records the outcome; `first` is the answer to a first attempt

@@ -21,6 +21,9 @@ public struct SourceConfig: Sendable, Hashable {
 public struct WarehouseConfig: Sendable, Hashable {
     public var type: String
     public var path: String
+    /// How long a run or a sync waits for another nexus process on the same warehouse, in
+    /// seconds (`lock_timeout`); then it stops with a line naming the holder.
+    public var lockTimeout: Double = 600
 }
 
 /// Per-seed settings.
@@ -83,7 +86,7 @@ public struct ProjectConfig: Sendable {
         var warehouse = WarehouseConfig(type: "sqlite", path: "warehouse.sqlite")
         if let w = top["warehouse"] {
             guard case .mapping(let wm) = w else { throw r.error("'warehouse' must be a mapping", w) }
-            try r.checkKeys(wm, allowed: ["type", "path"], context: "warehouse")
+            try r.checkKeys(wm, allowed: ["type", "path", "lock_timeout"], context: "warehouse")
             if let t = wm["type"] {
                 guard let s = t.string, s == "sqlite" else {
                     throw r.error("warehouse type '\(t.string ?? "?")' is not supported yet (supported: sqlite)", t)
@@ -91,6 +94,10 @@ public struct ProjectConfig: Sendable {
                 warehouse.type = s
             }
             if let p = wm["path"] { guard let s = p.string, !s.isEmpty else { throw r.error("'path' must be a string", p) }; warehouse.path = s }
+            if let t = wm["lock_timeout"] {
+                guard let s = t.string, let v = Double(s), v >= 0, v.isFinite else { throw r.error("'lock_timeout' must be a number of seconds (0 or more)", t) }
+                warehouse.lockTimeout = v
+            }
         }
         var entityTypes = ["person", "group"]
         if let et = top["entity_types"] {

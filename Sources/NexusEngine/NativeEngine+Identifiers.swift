@@ -1,0 +1,283 @@
+import NexusCore
+import NexusSQL
+import NexusWarehouse
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Reading events and identifier occurrences, identity resolution (union–find), and the
+// resolved identifiers (`nexus_resolved_<type>_identifiers`).
+extension NativeEngine {
+    @inline(__always)
+    func timestamp(_ row: BatchRow, _ i: Int) -> Int64 {
+        if row.isNull(i) { return NativeEngine.missing }
+        return Timestamp.parseStored(row.bytes(i), days: &dayCache) ?? NativeEngine.missing
+    }
+
+
+    func readEvents(_ source: RowSource) throws {
+        var duplicates: [String] = []
+        try source { row in
+            if row.isNull(0) {
+                throw NexusError("contract", "an event has a NULL event_id (source \(row.string(2) ?? "NULL"))", at: SourceLocation(relation: "nexus_events", columnName: "event_id"))
+            }
+            let before = events.count
+            let id = row.withBytes(0) { events.intern($0) }
+            if Int(id) < before {
+                if duplicates.count < 5 { duplicates.append("\(row.string(0) ?? "") (source \(row.string(2) ?? "NULL"))") }
+                return
+            }
+            let t = timestamp(row, 1)
+            if t == NativeEngine.missing {
+                throw NexusError("contract", "occurred_at is NULL (source \(row.string(2) ?? "NULL"))", at: SourceLocation(relation: "nexus_events", row: "event_id=\(row.string(0) ?? "")", columnName: "occurred_at"))
+            }
+            eventOccurred.append(t)
+        }
+        if !duplicates.isEmpty {
+            throw NexusError("contract", "event_id must be unique across all sources; repeated: \(duplicates.joined(separator: ", "))", at: SourceLocation(relation: "nexus_events", columnName: "event_id"))
+        }
+    }
+
+    /// The root of `x0`'s component, halving the path on the way (union–find).
+    @inline(__always)
+    static func root(_ x0: Int32, _ parent: inout [Int32]) -> Int32 {
+        var x = x0
+        while true {
+            let p = parent[Int(x)]
+            if p == x { return x }
+            let gp = parent[Int(p)]
+            parent[Int(x)] = gp
+            x = gp
+        }
+    }
+
+    /// Builds a node's key `[etype][identifier_type]\0[identifier_value]` in `key`.
+    @inline(__always)
+    static func nodeKey(_ key: ByteBuffer, _ etype: Int, _ row: BatchRow, type ti: Int, value vi: Int) {
+        key.removeAll()
+        key.append(UInt8(etype)); key.append(contentsOf: row.bytes(ti)); key.append(0); key.append(contentsOf: row.bytes(vi))
+    }
+
+    func etypeIndex(_ row: BatchRow, _ i: Int) -> Int? {
+        if row.isNull(i) { return nil }
+        let b = row.bytes(i)
+        // Rows of one type come in runs: compare with the last type found first.
+        if equalBytes(b, etypePool.bytes(lastEType)) { return Int(lastEType) }
+        guard let t = etypePool.find(b) else { return nil }
+        lastEType = t
+        return Int(t)
+    }
+
+
+    func readIdentifiers(_ source: RowSource, _ context: EngineContext) throws {
+        var unknownTypes: [String: Int] = [:]
+        var nullValues = 0
+        rowsRead = 0
+        // The hot loop works on locals (moved out of the engine and back), so that no access
+        // to the engine's state costs a reference count or a uniqueness check on `self`.
+        let nodes = self.nodes, events = self.events, edges = self.edges, roles = self.roles, key = self.keyBuffer
+        let lastEdgeRaw = ByteBuffer(capacity: 64), edgeKey = ByteBuffer(capacity: 64)
+        var lastEdge: Int32 = -1
+        var nodeEType = take(&self.nodeEType), parent = take(&self.parent), size = take(&self.size)
+        var nodeMinOccurred = take(&self.nodeMinOccurred), nodeBestEdge = take(&self.nodeBestEdge), nodeBestEvent = take(&self.nodeBestEvent)
+        var eventOccurred = take(&self.eventOccurred), edgeFirstNode = take(&self.edgeFirstNode), watermark = take(&self.watermark)
+        var occNode = take(&self.occNode), occEvent = take(&self.occEvent), occRole = take(&self.occRole), occHasEdge = take(&self.occHasEdge)
+        defer {
+            self.nodeEType = nodeEType; self.parent = parent; self.size = size
+            self.nodeMinOccurred = nodeMinOccurred; self.nodeBestEdge = nodeBestEdge; self.nodeBestEvent = nodeBestEvent
+            self.eventOccurred = eventOccurred; self.edgeFirstNode = edgeFirstNode; self.watermark = watermark
+            self.occNode = occNode; self.occEvent = occEvent; self.occRole = occRole; self.occHasEdge = occHasEdge
+        }
+        @inline(__always) func union(_ a: Int32, _ b: Int32) {
+            var ra = NativeEngine.root(a, &parent), rb = NativeEngine.root(b, &parent)
+            if ra == rb { return }
+            if size[Int(ra)] < size[Int(rb)] { swap(&ra, &rb) }
+            parent[Int(rb)] = ra
+            size[Int(ra)] += size[Int(rb)]
+        }
+        var lastEvent: Int32 = -1
+        try source { row in
+            rowsRead += 1
+            guard let et = etypeIndex(row, 0) else {
+                unknownTypes[row.string(0) ?? "NULL", default: 0] += 1
+                return
+            }
+            if row.isNull(2) || row.isNull(1) { nullValues += 1; return }
+            NativeEngine.nodeKey(key, et, row, type: 1, value: 2)
+            let before = nodes.count
+            let node = nodes.intern(key.bytes)
+            if Int(node) == before {
+                nodeEType.append(UInt8(et))
+                parent.append(node)
+                size.append(1)
+                nodeMinOccurred.append(Int64.max)
+                nodeBestEdge.append(-1)
+                nodeBestEvent.append(-1)
+            }
+            let occurred = timestamp(row, 6)
+            if occurred != NativeEngine.missing, occurred < nodeMinOccurred[Int(node)] { nodeMinOccurred[Int(node)] = occurred }
+            let ingested = row.isNull(7) ? occurred : timestamp(row, 7)
+            if ingested > watermark[et] { watermark[et] = ingested }
+
+            // Event.
+            var event: Int32 = -1
+            if !row.isNull(4) {
+                // An event's identifiers come in runs: try the last event before the pool.
+                let eb = row.bytes(4)
+                if lastEvent >= 0, equalBytes(eb, events.bytes(lastEvent)) {
+                    event = lastEvent
+                } else {
+                    let evBefore = events.count
+                    event = events.intern(eb)
+                    if Int(event) == evBefore { eventOccurred.append(NativeEngine.missing) }
+                    lastEvent = event
+                }
+            }
+            // Edge: unite with the first node seen under the same (entity type, edge_id). An
+            // edge's rows come in runs: try the last edge before the pool.
+            var edge: Int32 = -1
+            if !row.isNull(3) {
+                let eb = row.bytes(3)
+                if lastEdge >= 0, equalBytes(eb, lastEdgeRaw.bytes) {
+                    edge = lastEdge
+                } else {
+                    edgeKey.removeAll()
+                    CompactID.encode(eb, into: edgeKey)
+                    edge = edges.intern(edgeKey.bytes)
+                    lastEdge = edge
+                    lastEdgeRaw.removeAll()
+                    lastEdgeRaw.append(contentsOf: eb)
+                }
+                if edgeFirstNode[et].count <= Int(edge) {
+                    edgeFirstNode[et].append(contentsOf: repeatElement(-1, count: max(edges.count, Int(edge) + 1) - edgeFirstNode[et].count))
+                }
+                let first = edgeFirstNode[et][Int(edge)]
+                if first < 0 { edgeFirstNode[et][Int(edge)] = node } else { union(node, first) }
+            }
+            // The mapping's event_id: the occurrence with the smallest edge_id (NULL last), then smallest event_id.
+            let best = nodeBestEdge[Int(node)]
+            let bestEvent = nodeBestEvent[Int(node)]
+            var better = false
+            if bestEvent < 0 && best < 0 { better = true }
+            else if edge >= 0 && best < 0 { better = true }
+            else if edge >= 0 && best >= 0 {
+                let c = edge == best ? 0 : CompactID.compare(edges.bytes(edge), edges.bytes(best))
+                better = c < 0 || (c == 0 && event >= 0 && event != bestEvent && (bestEvent < 0 || events.compare(event, bestEvent) < 0))
+            } else if edge < 0 && best < 0 {
+                better = event >= 0 && (bestEvent < 0 || events.compare(event, bestEvent) < 0)
+            }
+            if better { nodeBestEdge[Int(node)] = edge; nodeBestEvent[Int(node)] = event }
+
+            occNode.append(node)
+            occEvent.append(event)
+            var role: Int32 = -1
+            if !row.isNull(5) { role = roles.intern(row.bytes(5)) }
+            occRole.append(role)
+            occHasEdge.append(edge >= 0)
+        }
+        for (t, n) in unknownTypes.sorted(by: { $0.key < $1.key }) {
+            context.warn("nexus_entity_identifiers: \(n) row(s) of entity type '\(t)', which is not in entity_types, were ignored")
+        }
+        if nullValues > 0 { context.warn("nexus_entity_identifiers: \(nullValues) row(s) with a NULL identifier_type or identifier_value were ignored") }
+    }
+
+    // MARK: resolution
+
+    func resolveComponents() {
+        let n = nodes.count
+        entityOfNode = [Int32](repeating: -1, count: n)
+        var entityOfRoot = [Int32](repeating: -1, count: n)
+        for i in 0..<n {
+            let r = Int(NativeEngine.root(Int32(i), &parent))
+            var e = entityOfRoot[r]
+            if e < 0 {
+                e = Int32(entityRep.count)
+                entityOfRoot[r] = e
+                entityRep.append(Int32(i))
+                entityEType.append(nodeEType[i])
+            } else if nodes.compare(Int32(i), entityRep[Int(e)]) < 0 {
+                entityRep[Int(e)] = Int32(i)
+            }
+            entityOfNode[i] = e
+        }
+        parent = []
+        size = []
+        // Entity ids: <prefix>_ + md5("<identifier_type>-<identifier_value>") of the smallest identifier.
+        let makers = etypes.map { IDMaker(kind: $0) }
+        for e in 0..<entityRep.count {
+            let ids = makers[Int(entityEType[e])]
+            ids.input.removeAll()
+            nodes.withBytes(entityRep[e]) { key in
+                for k in 1..<key.count { ids.input.append(key[k] == 0 ? 45 : key[k]) }
+            }
+            _ = entityIDs.intern(ids.make())
+        }
+        // Deterministic output order: entity type (nexus.yml order), then entity id.
+        var order = (0..<Int32(entityRep.count)).map { $0 }
+        order.sort { a, b in
+            let ta = entityEType[Int(a)], tb = entityEType[Int(b)]
+            if ta != tb { return ta < tb }
+            return entityIDs.compare(a, b) < 0
+        }
+        entityOrder = order
+        entityRank = [Int32](repeating: 0, count: order.count)
+        for (rank, e) in order.enumerated() { entityRank[Int(e)] = Int32(rank) }
+    }
+
+    // MARK: writing helpers
+
+    /// - Parameter primaryKey: a unique column; SQLite indexes it, and the index keeps
+    ///   following the table when the swap renames it.
+    func create(_ w: SQLiteWarehouse, _ table: String, _ columns: [(String, ColumnType)], primaryKey: String? = nil) throws {
+        let d = w.dialect
+        try w.execute("DROP TABLE IF EXISTS \(d.quote(table))")
+        let defs = columns.map { "\(d.quote($0.0)) \(d.typeName($0.1))\($0.0 == primaryKey ? " PRIMARY KEY" : "")" }
+        try w.execute("CREATE TABLE \(d.quote(table)) (\(defs.joined(separator: ", ")))")
+    }
+
+    // MARK: mapping
+
+    func writeMapping(_ w: SQLiteWarehouse, _ table: String, etype: Int, _ context: EngineContext) throws -> Int {
+        let type = etypes[etype]
+        let cols: [(String, ColumnType)] = [
+            ("\(type)_identifier_id", .text), ("\(type)_id", .text), ("event_id", .text),
+            ("identifier_type", .text), ("identifier_value", .text), ("realtime_processed", .boolean),
+            ("existing_\(type)", .boolean), ("resolution_reason", .text), ("previous_entity_id", .text),
+            ("resolved_at_watermark", .timestamp),
+        ]
+        try create(w, table, cols)
+        let ids = IDMaker(kind: "\(type)_identifier")
+        var rows = 0
+        // Hot loop: the engine's class-held state in locals, so that no access retains it.
+        let nodes = self.nodes, entityIDs = self.entityIDs, events = self.events
+        let nodeEType = self.nodeEType, entityOfNode = self.entityOfNode, nodeBestEvent = self.nodeBestEvent
+        let reason = Array("full_resolution".utf8)
+        let stamps = TimestampWriter()
+        try w.transaction {
+            try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
+                for n in 0..<nodes.count where Int(nodeEType[n]) == etype {
+                    let e = entityOfNode[n]
+                    let key = nodes.bytes(Int32(n))
+                    var k = 1
+                    while key[k] != 0 { k += 1 }
+                    let typeBytes = UnsafeRawBufferPointer(rebasing: key[1..<k])
+                    let valueBytes = UnsafeRawBufferPointer(rebasing: key[(k + 1)...])
+                    ins.bind(0, bytes: ids.make(entityIDs.bytes(e), typeBytes, valueBytes))
+                    ins.bind(1, bytes: entityIDs.bytes(e))
+                    bindPooled(ins, 2, events, nodeBestEvent[n])
+                    ins.bind(3, bytes: typeBytes)
+                    ins.bind(4, bytes: valueBytes)
+                    ins.bind(5, Int64(0))
+                    ins.bind(6, Int64(1))
+                    reason.withUnsafeBytes { ins.bind(7, bytes: $0) }
+                    ins.bindNull(8)
+                    stamps.bind(ins, 9, watermark[etype])
+                    try ins.insertRow()
+                    rows += 1
+                }
+            }
+        }
+        return rows
+    }
+}
