@@ -45,7 +45,7 @@ let package = Package(
         ]),
         .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore", "NexusScaffold"]),
         .testTarget(name: "NexusProjectTests", dependencies: ["NexusProject", "NexusCore"]),
-        .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore", "NexusSQL"]),
+        .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore", "NexusSQL", "NexusTesting"]),
         // Test support: a real HTTP server standing in for Customer.io.
         .target(name: "NexusTesting", path: "Sources/NexusTesting"),
         .testTarget(name: "NexusCLITests", dependencies: ["nexus", "NexusTesting"]),

@@ -37,7 +37,7 @@ public struct Doctor {
             return findings + [Finding(severity: .warning, model: "-", message: "no model is shaped for Customer.io (or the project was not built: run `nexus run`)")]
         }
         let d = warehouse.dialect
-        let count = warehouse.integer
+        let count: (String) throws -> Int = warehouse.integer(_:)
         let persons = outputs.filter { $0.shape == .identify }
         for o in outputs {
             let rows: Int

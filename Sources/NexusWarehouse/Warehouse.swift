@@ -78,6 +78,16 @@ extension Warehouse {
         }
     }
 
+    /// `integer(_:)` for a statement with bound values.
+    public func integer(_ sql: SQL) throws -> Int {
+        switch try query(sql).rows.first?.first {
+        case .integer(let n)?: return Int(n)
+        case .real(let v)?: return Int(v)
+        case .text(let t)?: return Int(t) ?? 0
+        default: return 0
+        }
+    }
+
     /// Streams the rows of a query through `body`, one cursor reused for every row.
     public func stream(_ sql: String, _ body: (any RowCursor) throws -> Void) throws {
         try stream(sql, header: { _ in }, body)

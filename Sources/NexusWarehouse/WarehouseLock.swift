@@ -69,9 +69,7 @@ public final class WarehouseLock {
         }
         if purpose != .read {
             // Who holds it, for the message of whoever waits: host, process, start time, command.
-            var host = [CChar](repeating: 0, count: 256)
-            gethostname(&host, host.count)
-            let text = "nexus \(command) (host \(String(cString: host)), process \(getpid()), started \(Timestamp.format(Timestamp.now() / 1_000_000 * 1_000_000)) UTC)\n"
+            let text = "nexus \(command) (host \(hostName()), process \(getpid()), started \(Timestamp.format(Timestamp.now() / 1_000_000 * 1_000_000)) UTC)\n"
             _ = ftruncate(fd, 0)
             _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
         }
@@ -82,6 +80,13 @@ public final class WarehouseLock {
             _ = flock(fd, LOCK_UN)
             close(fd)
         }
+    }
+
+    /// This machine's name, for messages that say who holds a lock.
+    static func hostName() -> String {
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count)
+        return String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func holderDescription(_ fd: Int32) -> String {
