@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "NexusTesting", path: "Sources/NexusTesting"),
         .testTarget(name: "NexusCLITests", dependencies: ["nexus", "NexusTesting"]),
         .testTarget(name: "NexusOutputsTests", dependencies: ["NexusOutputs", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusCore"]),
-        .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusTesting", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
+        .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusEngine", "NexusTesting", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,5 @@
+import NexusCore
+
 /// Every SQL spelling difference between warehouses lives behind this protocol.
 ///
 /// Generators ask the dialect; they never branch on a warehouse's name. Only the
@@ -24,6 +26,13 @@ public protocol SQLDialect: Sendable {
     func timestampNTZ(_ expression: String) -> String
     /// A JSON object from key/value expressions, leaving out NULL values (Snowflake's OBJECT_CONSTRUCT).
     func objectConstruct(_ pairs: [(key: String, value: String)]) -> String
+    /// An expression that sorts and compares by the bytes of its UTF-8 text, as nexus's tie-
+    /// breaks do everywhere (a server's default collation may follow a language instead).
+    func byteOrder(_ expression: String) -> String
+    /// A boolean constant as a boolean column stores it.
+    func booleanLiteral(_ value: Bool) -> String
+    /// A timestamp constant (microseconds since the epoch, UTC) as a timestamp column stores it.
+    func timestampLiteral(_ micros: Int64) -> String
     /// The placeholder of the `n`th bound value (from 1) as the warehouse's driver reads it.
     func placeholder(_ n: Int) -> String
     /// A quoted identifier, which the warehouse reads back exactly as written (case kept).
@@ -83,6 +92,12 @@ public struct SQLiteDialect: SQLDialect {
     public init() {}
     public var name: String { "sqlite" }
     public func placeholder(_ n: Int) -> String { "?\(n)" }
+    /// SQLite's BINARY collation is byte order.
+    public func byteOrder(_ expression: String) -> String { expression }
+    /// nexus stores booleans in SQLite as 1 and 0.
+    public func booleanLiteral(_ value: Bool) -> String { value ? "1" : "0" }
+    /// nexus stores timestamps in SQLite as canonical text.
+    public func timestampLiteral(_ micros: Int64) -> String { literal(Timestamp.format(micros)) }
     public func typeName(_ type: ColumnType) -> String {
         switch type {
         case .text: return "TEXT"
@@ -114,6 +129,9 @@ public struct PostgresDialect: SQLDialect {
     public init() {}
     public var name: String { "postgres" }
     public func placeholder(_ n: Int) -> String { "$\(n)" }
+    public func byteOrder(_ expression: String) -> String { "(\(expression)) COLLATE \"C\"" }
+    public func booleanLiteral(_ value: Bool) -> String { value ? "true" : "false" }
+    public func timestampLiteral(_ micros: Int64) -> String { "TIMESTAMP \(literal(Timestamp.format(micros)))" }
     public func typeName(_ type: ColumnType) -> String {
         switch type {
         case .text: return "text"
@@ -146,6 +164,10 @@ public struct SnowflakeDialect: SQLDialect {
     public var name: String { "snowflake" }
     /// The SQL API's bindings are positional `?`.
     public func placeholder(_ n: Int) -> String { "?" }
+    /// Snowflake compares text by its UTF-8 bytes unless a collation is set on the column.
+    public func byteOrder(_ expression: String) -> String { "collate(\(expression), '')" }
+    public func booleanLiteral(_ value: Bool) -> String { value ? "true" : "false" }
+    public func timestampLiteral(_ micros: Int64) -> String { "to_timestamp_ntz(\(literal(Timestamp.format(micros))))" }
     public func typeName(_ type: ColumnType) -> String {
         switch type {
         case .text: return "VARCHAR"

@@ -1,0 +1,163 @@
+import NexusCore
+import NexusSQL
+import NexusWarehouse
+
+/// Identity resolution inside the warehouse, in SQL any of nexus's warehouses runs.
+///
+/// Exact connected components at any chain length, as the native engine's union–find gives
+/// them: every identifier (entity type, identifier type, value) is a node numbered in byte
+/// order, so that a component's smallest node is its smallest identifier; every occurrence
+/// links to the first node of its (entity type, edge_id); then each node's label starts as
+/// itself and takes the smallest label across its links (propagation) and its label's label
+/// (pointer jumping), round after round, until a round changes no label. The runner counts
+/// the changes; there is no fixed depth. Labels only fall and stay inside the component, so
+/// at the fixpoint each component carries its smallest node, and the entity id is that
+/// identifier's md5, as the native engine makes it (docs/decisions.md).
+public struct SQLResolution {
+    public let warehouse: any Warehouse
+    /// Names of the engine's work tables, dropped at the end (a prefix per build).
+    public let workPrefix: String
+
+    public init(warehouse: any Warehouse, workPrefix: String = "__nexus_work__") {
+        self.warehouse = warehouse
+        self.workPrefix = workPrefix
+    }
+
+    /// What a resolution did: entities per type, rounds until no label changed.
+    public struct Outcome: Sendable {
+        public var entities = 0
+        public var rounds = 0
+        public var labelsChanged: [Int] = []
+    }
+
+    func work(_ name: String) -> String { workPrefix + name }
+
+    /// Resolves the identifiers of `context.physicalName("nexus_entity_identifiers")` and
+    /// writes `nexus_resolved_<type>_identifiers` for every entity type; the work tables
+    /// `<prefix>nodes` (node, entity_type, identifier_type, identifier_value, label) stay for
+    /// the steps after it until `dropWork`.
+    @discardableResult
+    public func run(_ context: EngineContext) throws -> Outcome {
+        let w = warehouse, d = w.dialect
+        let identifiers = context.physicalName("nexus_entity_identifiers")
+        let types = context.entityTypes
+        let typeList = types.map { d.literal($0) }.joined(separator: ", ")
+        try dropWork()
+        let q = d.quote, text = d.typeName(.text), int = d.typeName(.integer)
+
+        // Nodes, numbered in byte order of (entity type, identifier type, value).
+        try w.execute("CREATE TABLE \(q(work("nodes"))) (node \(int) PRIMARY KEY, entity_type \(text), identifier_type \(text), identifier_value \(text), label \(int))")
+        try w.execute("""
+            INSERT INTO \(q(work("nodes"))) (node, entity_type, identifier_type, identifier_value, label)
+            SELECT row_number() OVER (ORDER BY \(d.byteOrder("entity_type")), \(d.byteOrder("identifier_type")), \(d.byteOrder("identifier_value"))), entity_type, identifier_type, identifier_value, 0
+            FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM \(q(identifiers))
+                  WHERE entity_type IN (\(typeList)) AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers
+            """)
+        try w.execute("UPDATE \(q(work("nodes"))) SET label = node")
+        try w.execute("CREATE INDEX \(q(work("nodes_key"))) ON \(q(work("nodes"))) (entity_type, identifier_type, identifier_value)")
+
+        // Occurrences as nodes, and links: each node to the first node of its (type, edge).
+        try w.execute("CREATE TABLE \(q(work("occurrences"))) (node \(int), edge_id \(text), event_id \(text), role \(text), occurred_at \(d.typeName(.timestamp)))")
+        try w.execute("""
+            INSERT INTO \(q(work("occurrences"))) (node, edge_id, event_id, role, occurred_at)
+            SELECT n.node, i.edge_id, i.event_id, i.role, i.occurred_at FROM \(q(identifiers)) i
+            JOIN \(q(work("nodes"))) n ON n.entity_type = i.entity_type AND n.identifier_type = i.identifier_type AND n.identifier_value = i.identifier_value
+            """)
+        try w.execute("CREATE TABLE \(q(work("links"))) (a \(int), b \(int))")
+        try w.execute("""
+            INSERT INTO \(q(work("links"))) (a, b)
+            SELECT DISTINCT o.node, f.first FROM \(q(work("occurrences"))) o
+            JOIN \(q(work("nodes"))) n ON n.node = o.node
+            JOIN (SELECT n2.entity_type, o2.edge_id, min(o2.node) AS first FROM \(q(work("occurrences"))) o2
+                  JOIN \(q(work("nodes"))) n2 ON n2.node = o2.node WHERE o2.edge_id IS NOT NULL
+                  GROUP BY n2.entity_type, o2.edge_id) f ON f.entity_type = n.entity_type AND f.edge_id = o.edge_id
+            WHERE o.node <> f.first
+            """)
+        try w.execute("CREATE INDEX \(q(work("links_a"))) ON \(q(work("links"))) (a)")
+        try w.execute("CREATE INDEX \(q(work("links_b"))) ON \(q(work("links"))) (b)")
+        try w.analyze([work("nodes"), work("links")])
+
+        // Rounds until no label changes.
+        var outcome = Outcome()
+        let next = work("next")
+        while true {
+            try w.execute("DROP TABLE IF EXISTS \(q(next))")
+            try w.execute("CREATE TABLE \(q(next)) (node \(int) PRIMARY KEY, label \(int))")
+            // Propagation across links, both ways, then one pointer jump.
+            try w.execute("""
+                INSERT INTO \(q(next)) (node, label)
+                SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END
+                FROM (SELECT node, min(label) AS label FROM (
+                        SELECT node, label FROM \(q(work("nodes")))
+                        UNION ALL SELECT k.a, n.label FROM \(q(work("links"))) k JOIN \(q(work("nodes"))) n ON n.node = k.b
+                        UNION ALL SELECT k.b, n.label FROM \(q(work("links"))) k JOIN \(q(work("nodes"))) n ON n.node = k.a
+                      ) AS candidates GROUP BY node) AS m
+                JOIN \(q(work("nodes"))) j ON j.node = m.label
+                """)
+            let changed = try w.integer("""
+                SELECT count(*) FROM \(q(next)) x JOIN \(q(work("nodes"))) n ON n.node = x.node WHERE x.label <> n.label
+                """)
+            outcome.rounds += 1
+            outcome.labelsChanged.append(changed)
+            if changed == 0 { break }
+            try w.execute("UPDATE \(q(work("nodes"))) SET label = x.label FROM \(q(next)) AS x WHERE x.node = \(q(work("nodes"))).node AND x.label <> \(q(work("nodes"))).label")
+        }
+        try w.execute("DROP TABLE IF EXISTS \(q(next))")
+
+        // Entity ids: the md5 of each component's smallest identifier (its label's node).
+        try w.execute("CREATE TABLE \(q(work("entities"))) (label \(int) PRIMARY KEY, entity_type \(text), entity_id \(text))")
+        for t in types {
+            let id = d.nexusID(prefix: NexusID.prefix(for: t), expressions: ["identifier_type", "identifier_value"])
+            try w.execute("""
+                INSERT INTO \(q(work("entities"))) (label, entity_type, entity_id)
+                SELECT node, entity_type, \(id) FROM \(q(work("nodes"))) WHERE node = label AND entity_type = \(d.literal(t))
+                """)
+        }
+        outcome.entities = try w.integer("SELECT count(*) FROM \(q(work("entities")))")
+        for t in types {
+            let rows = try writeMapping(type: t, table: context.physicalName("nexus_resolved_\(t)_identifiers"), identifiers: identifiers)
+            context.relationRows("nexus_resolved_\(t)_identifiers", rows)
+        }
+        return outcome
+    }
+
+    /// `nexus_resolved_<type>_identifiers`, column for column as the native engine writes it.
+    func writeMapping(type t: String, table: String, identifiers: String) throws -> Int {
+        let w = warehouse, d = w.dialect, q = d.quote
+        let cols: [(String, ColumnType)] = [
+            ("\(t)_identifier_id", .text), ("\(t)_id", .text), ("event_id", .text),
+            ("identifier_type", .text), ("identifier_value", .text), ("realtime_processed", .boolean),
+            ("existing_\(t)", .boolean), ("resolution_reason", .text), ("previous_entity_id", .text),
+            ("resolved_at_watermark", .timestamp),
+        ]
+        try w.execute("DROP TABLE IF EXISTS \(q(table))")
+        try w.execute("CREATE TABLE \(q(table)) (\(cols.map { "\(q($0.0)) \(d.typeName($0.1))" }.joined(separator: ", ")))")
+        let identifierID = d.nexusID(prefix: NexusID.prefix(for: "\(t)_identifier"), expressions: ["e.entity_id", "n.identifier_type", "n.identifier_value"])
+        // The mapping's event_id: the occurrence with the smallest edge_id (NULL last), then
+        // the smallest event_id (NULL last). The watermark: the latest _ingested_at (else
+        // occurred_at) of the type's identifier rows.
+        let (text, values) = ("""
+            INSERT INTO \(q(table))
+            SELECT \(identifierID), e.entity_id, b.event_id, n.identifier_type, n.identifier_value, \(d.booleanLiteral(false)), \(d.booleanLiteral(true)),
+                   'full_resolution', NULL, (SELECT max(coalesce(_ingested_at, occurred_at)) FROM \(q(identifiers))
+                                              WHERE entity_type = ? AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL)
+            FROM \(q(work("nodes"))) n
+            JOIN \(q(work("entities"))) e ON e.label = n.label
+            LEFT JOIN (SELECT node, event_id, row_number() OVER (PARTITION BY node ORDER BY
+                          CASE WHEN edge_id IS NULL THEN 1 ELSE 0 END, \(d.byteOrder("edge_id")),
+                          CASE WHEN event_id IS NULL THEN 1 ELSE 0 END, \(d.byteOrder("event_id"))) AS k
+                       FROM \(q(work("occurrences")))) b ON b.node = n.node AND b.k = 1
+            WHERE n.entity_type = ?
+            ORDER BY n.node
+            """, [SQLValue.text(t), .text(t)])
+        try w.executeMany(text, [values])
+        return try w.integer("SELECT count(*) FROM \(q(table))")
+    }
+
+    /// Drops the work tables.
+    public func dropWork() throws {
+        for (name, kind) in try warehouse.relations() where name.hasPrefix(workPrefix) {
+            try warehouse.execute("DROP \(kind == .view ? "VIEW" : "TABLE") IF EXISTS \(warehouse.dialect.quote(name))")
+        }
+    }
+}
