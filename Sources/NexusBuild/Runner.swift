@@ -48,12 +48,12 @@ public final class Runner {
     public private(set) var relationRows: [String: Int] = [:]
 
     public init(project: Project, warehouse: SQLiteWarehouse, reporter: any RunReporter,
-                processedAt: Int64? = nil, engine: any NexusEngine = NativeEngine()) {
+                processedAt: Int64? = nil, engine: (any NexusEngine)? = nil) {
         self.project = project
         self.warehouse = warehouse
         self.reporter = reporter
         self.processedAt = processedAt ?? Runner.defaultProcessedAt()
-        self.engine = engine
+        self.engine = engine ?? (project.config.engine == "sql" ? SQLEngine() : NativeEngine())
     }
 
     /// The build time: `SOURCE_DATE_EPOCH` when set (for reproducible builds), else now.

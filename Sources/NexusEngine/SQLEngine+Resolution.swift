@@ -44,6 +44,15 @@ public struct SQLResolution {
         let typeList = types.map { d.literal($0) }.joined(separator: ", ")
         try dropWork()
         let q = d.quote, text = d.typeName(.text), int = d.typeName(.integer)
+        // What the native engine warns about, in its words.
+        for row in try w.query("""
+            SELECT coalesce(entity_type, 'NULL'), count(*) FROM \(q(identifiers))
+            WHERE entity_type IS NULL OR entity_type NOT IN (\(typeList)) GROUP BY coalesce(entity_type, 'NULL') ORDER BY 1
+            """).rows {
+            context.warn("nexus_entity_identifiers: \(row[1]) row(s) of entity type '\(row[0])', which is not in entity_types, were ignored")
+        }
+        let nulls = try w.integer("SELECT count(*) FROM \(q(identifiers)) WHERE entity_type IN (\(typeList)) AND (identifier_type IS NULL OR identifier_value IS NULL)")
+        if nulls > 0 { context.warn("nexus_entity_identifiers: \(nulls) row(s) with a NULL identifier_type or identifier_value were ignored") }
 
         // Nodes, numbered in byte order of (entity type, identifier type, value).
         try w.execute("CREATE TABLE \(q(work("nodes"))) (node \(int) PRIMARY KEY, entity_type \(text), identifier_type \(text), identifier_value \(text), label \(int))")

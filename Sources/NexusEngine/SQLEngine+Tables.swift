@@ -6,14 +6,15 @@ import NexusWarehouse
 /// SQL any of nexus's warehouses runs, over `SQLResolution`'s work tables, with the native
 /// engine's rules (docs/decisions.md) and ids.
 extension SQLResolution {
-    /// Writes `nexus_resolved_entity_traits`, `nexus_entity_participants` and
-    /// `nexus_entities` (after `run`); returns rows written per relation.
+    /// Writes `nexus_resolved_entity_traits`, `nexus_entity_participants`, `nexus_entities`
+    /// and `nexus_relationships` (after `run`); returns rows written per relation.
     @discardableResult
     public func writeTables(_ context: EngineContext) throws -> [String: Int] {
         var rows: [String: Int] = [:]
         rows["nexus_resolved_entity_traits"] = try writeTraits(context)
         rows["nexus_entity_participants"] = try writeParticipants(context)
         rows["nexus_entities"] = try writeEntities(context)
+        rows["nexus_relationships"] = try writeRelationships(context)
         for (name, n) in rows { context.relationRows(name, n) }
         return rows
     }
@@ -54,6 +55,7 @@ extension SQLResolution {
             JOIN \(q(work("entities"))) e ON e.label = n.label
             WHERE t.entity_type IN (\(typeList)) AND t.trait_name IS NOT NULL AND t.trait_value IS NOT NULL AND t.trait_value <> ''
             """
+        let unknown = try w.integer("SELECT count(*) FROM \(traits) WHERE entity_type IS NULL OR entity_type NOT IN (\(typeList))")
         // Rows naming an identifier no identifier row has are dropped, with a warning per source.
         for row in try w.query("""
             SELECT coalesce(t.source, 'NULL'), count(*) FROM \(traits) t
@@ -64,6 +66,7 @@ extension SQLResolution {
             """).rows {
             context.warn("nexus_entity_traits: \(row[1]) trait row(s) from source \(row[0]) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")
         }
+        if unknown > 0 { context.warn("nexus_entity_traits: \(unknown) row(s) of entity types not in entity_types were ignored") }
         let cols: [(String, ColumnType)] = [
             ("entity_trait_id", .text), ("entity_id", .text), ("entity_type", .text), ("trait_name", .text),
             ("trait_value", .text), ("occurred_at", .timestamp), ("realtime_processed", .boolean),
@@ -82,6 +85,7 @@ extension SQLResolution {
                        \(d.byteOrder("coalesce(t.entity_trait_id, '')")) DESC) AS k
               \(joined)
             ) AS ranked WHERE k = 1
+            ORDER BY \(typeRank("entity_type", context)), \(d.byteOrder("entity_id")), \(d.byteOrder("trait_name"))
             """)
         return try w.integer("SELECT count(*) FROM \(q(table))")
     }
@@ -161,8 +165,74 @@ extension SQLResolution {
                               max(CASE WHEN o.edge_id IS NOT NULL THEN ev.occurred_at END) AS last_merged
                        FROM \(q(work("occurrences"))) o JOIN \(q(work("nodes"))) n ON n.node = o.node
                        JOIN \(events) ev ON ev.event_id = o.event_id GROUP BY n.label) i ON i.label = e.label
+            ORDER BY \(typeRank("e.entity_type", context)), \(d.byteOrder("e.entity_id"))
             """)
         return try w.integer("SELECT count(*) FROM \(q(table))")
+    }
+
+    /// Writes `nexus_relationships` from `nexus_relationship_declarations` (after `run`).
+    ///
+    /// Declarations whose sides both resolve are grouped by (entity A, entity B, type); the
+    /// latest declaration (occurred_at, then _ingested_at, NULL oldest, then the largest id)
+    /// gives the types, roles, direction and is_active, the earliest gives primary_source,
+    /// and the known times give established_at / last_updated_at.
+    @discardableResult
+    public func writeRelationships(_ context: EngineContext) throws -> Int {
+        let w = warehouse, d = w.dialect, q = d.quote
+        let declarations = q(context.physicalName("nexus_relationship_declarations"))
+        let table = context.physicalName("nexus_relationships")
+        let ranked = work("declarations")
+        let group = "PARTITION BY a_id, b_id, relationship_type"
+        func ascNullsFirst(_ c: String) -> String { "CASE WHEN \(c) IS NULL THEN 0 ELSE 1 END, \(c)" }
+        func descNullsLast(_ c: String) -> String { "CASE WHEN \(c) IS NULL THEN 1 ELSE 0 END, \(c) DESC" }
+        try w.execute("DROP TABLE IF EXISTS \(q(ranked))")
+        try w.execute("""
+            CREATE TABLE \(q(ranked)) AS
+            SELECT x.*, row_number() OVER (\(group) ORDER BY \(ascNullsFirst("occurred_at")), \(ascNullsFirst("_ingested_at")), \(d.byteOrder("rid"))) AS f,
+                        row_number() OVER (\(group) ORDER BY \(descNullsLast("occurred_at")), \(descNullsLast("_ingested_at")), \(d.byteOrder("rid")) DESC) AS l,
+                        min(occurred_at) OVER (\(group)) AS min_known, max(occurred_at) OVER (\(group)) AS max_known
+            FROM (SELECT ea.entity_id AS a_id, eb.entity_id AS b_id, r.relationship_type, r.entity_a_type, r.entity_a_role,
+                         r.entity_b_type, r.entity_b_role, r.relationship_direction, r.is_active, r.source, r.occurred_at, r._ingested_at,
+                         coalesce(r.relationship_declaration_id, '') AS rid
+                  FROM \(declarations) r
+                  JOIN \(q(work("nodes"))) na ON na.entity_type = r.entity_a_type AND na.identifier_type = r.entity_a_identifier_type AND na.identifier_value = r.entity_a_identifier
+                  JOIN \(q(work("entities"))) ea ON ea.label = na.label
+                  JOIN \(q(work("nodes"))) nb ON nb.entity_type = r.entity_b_type AND nb.identifier_type = r.entity_b_identifier_type AND nb.identifier_value = r.entity_b_identifier
+                  JOIN \(q(work("entities"))) eb ON eb.label = nb.label
+                  WHERE r.relationship_type IS NOT NULL) x
+            """)
+        let unresolved = try w.integer("SELECT count(*) FROM \(declarations)") - w.integer("SELECT count(*) FROM \(q(ranked))")
+        if unresolved > 0 {
+            context.warn("nexus_relationship_declarations: \(unresolved) declaration(s) name an identifier on side A or B that no nexus_entity_identifiers row resolves, and were dropped")
+        }
+        try create(table, [
+            ("relationship_id", .text), ("entity_a_id", .text), ("entity_a_type", .text), ("entity_a_role", .text),
+            ("entity_b_id", .text), ("entity_b_type", .text), ("entity_b_role", .text), ("relationship_type", .text),
+            ("relationship_direction", .text), ("is_active", .boolean), ("established_at", .timestamp),
+            ("last_updated_at", .timestamp), ("primary_source", .text), ("_processed_at", .timestamp),
+            ("_updated_at", .timestamp), ("_created_at", .timestamp),
+        ])
+        let id = d.nexusID(prefix: NexusID.prefix(for: "relationship"), expressions: ["l.a_id", "l.b_id", "l.relationship_type"])
+        try w.execute("""
+            INSERT INTO \(q(table))
+            SELECT \(id), l.a_id, l.entity_a_type, l.entity_a_role, l.b_id, l.entity_b_type, l.entity_b_role, l.relationship_type,
+                   l.relationship_direction, l.is_active, l.min_known, l.max_known, f.source, \(d.timestampLiteral(context.processedAt)),
+                   l.max_known, l.min_known
+            FROM \(q(ranked)) l
+            JOIN \(q(ranked)) f ON f.a_id = l.a_id AND f.b_id = l.b_id AND f.relationship_type = l.relationship_type AND f.f = 1
+            WHERE l.l = 1
+            ORDER BY \(typeRank("l.entity_a_type", context)), \(d.byteOrder("l.a_id")), \(typeRank("l.entity_b_type", context)), \(d.byteOrder("l.b_id")),
+                     \(d.byteOrder("l.relationship_type"))
+            """)
+        try w.execute("DROP TABLE IF EXISTS \(q(ranked))")
+        return try w.integer("SELECT count(*) FROM \(q(table))")
+    }
+
+    /// An entity type's place in nexus.yml's order, for writing rows in the native engine's
+    /// order (entity type, then entity id): same inputs, same bytes, whichever engine.
+    func typeRank(_ column: String, _ context: EngineContext) -> String {
+        let d = warehouse.dialect
+        return "CASE \(column) " + context.entityTypes.enumerated().map { "WHEN \(d.literal($0.element)) THEN \($0.offset)" }.joined(separator: " ") + " END"
     }
 
     func create(_ table: String, _ columns: [(String, ColumnType)], primaryKey: String? = nil) throws {

@@ -3,7 +3,7 @@ import Testing
 import NexusCore
 import NexusScaffold
 
-/// The native engine against a naive reading of the rules, on random projects.
+/// Both engines (native and SQL) against a naive reading of the rules, on random projects.
 ///
 /// The engine takes shortcuts for speed (union–find, the last node, event and edge tried before the
 /// pools, ids kept in a shorter spelling, trait winners in per-entity lists, packed and radix-sorted keys). The reference below
@@ -247,9 +247,10 @@ struct DifferentialTests {
     }
 
     @discardableResult
-    static func check(_ seed: UInt64, scale: Int = 1) throws -> Expected {
+    static func check(_ seed: UInt64, scale: Int = 1, engine: String = "native") throws -> Expected {
         let c = makeCase(seed, scale: scale)
         let f = Fixture()
+        f.yml += "engine: \(engine)\n"
         f.events = c.events.map { [$0.0, $0.1, "happened", "test", "s", $0.1] }
         f.identifiers = c.idents.enumerated().map { k, i in
             ["id\(k)", i.event, i.edge, i.etype, i.itype, i.value, i.role, "s", i.occurred, i.occurred]
@@ -261,7 +262,7 @@ struct DifferentialTests {
         let x = expected(c)
         for force in [false, true] {
             let w = force ? try f.build(force: true) : try f.run()
-            let label = "seed \(seed), \(force ? "--full" : "cold")"
+            let label = "seed \(seed), \(engine) engine, \(force ? "--full" : "cold")"
             var mapping: Set<[String?]> = []
             for t in types {
                 for r in try w.strings("SELECT identifier_type, identifier_value, \(t)_id, event_id FROM nexus_resolved_\(t)_identifiers") {
@@ -292,12 +293,14 @@ struct DifferentialTests {
     @Test(arguments: 1...40)
     func engineAgreesWithTheNaiveReading(seed: Int) throws {
         try DifferentialTests.check(UInt64(seed))
+        try DifferentialTests.check(UInt64(seed), engine: "sql")
     }
 
     /// Larger cases: long chains through shared edges, thousands of rows.
     @Test(arguments: 1001...1003)
     func engineAgreesOnLargerProjects(seed: Int) throws {
         let x = try DifferentialTests.check(UInt64(seed), scale: 25)
+        try DifferentialTests.check(UInt64(seed), scale: 25, engine: "sql")
         // The cases must stay what they are for: entities of hundreds of identifiers.
         #expect(x.largestEntity >= 100)
         // and an entity with more trait names than the engine lists before it uses its map.

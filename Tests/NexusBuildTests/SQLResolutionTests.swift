@@ -33,6 +33,9 @@ struct SQLResolutionTests {
             ["id\(k)", i.event, i.edge, i.etype, i.itype, i.value, i.role, "s", i.occurred, i.occurred]
         }
         f.traits = c.traits.map { t in [t.id, "e1", t.etype, t.itype, t.value, t.name, t.traitValue, "s", t.occurred, t.ingested] }
+        f.declarations = c.declarations.map { d in
+            [d.id, "e1", d.occurred, d.a.2, d.a.1, d.a.0, d.a.3, d.b.2, d.b.1, d.b.0, d.b.3, d.type, d.direction, d.active, d.source, d.ingested]
+        }
         return try f.run()
     }
 
@@ -41,7 +44,7 @@ struct SQLResolutionTests {
         try w.query("SELECT * FROM \(table)").rows.map { $0.map(\.string) }.sorted { DifferentialTests.rowOrder($0, $1) }
     }
 
-    static let tables = ["nexus_resolved_entity_traits", "nexus_entity_participants", "nexus_entities"]
+    static let tables = ["nexus_resolved_entity_traits", "nexus_entity_participants", "nexus_entities", "nexus_relationships"]
 
     @Test(arguments: [(1, 1), (2, 1), (3, 1), (7, 1), (11, 1), (1001, 25), (1002, 25)])
     func sqlResolutionEqualsNativeOnSQLite(seed: Int, scale: Int) throws {
@@ -113,8 +116,11 @@ extension SQLResolutionTests {
             }
         }
         for (relation, cols) in [("nexus_events", ["event_id", "occurred_at", "event_name", "source"]),
-                                 ("nexus_entity_traits", ["entity_trait_id", "entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "source", "occurred_at", "_ingested_at"])] {
-            try pg.execute("CREATE TABLE \(relation) (\(cols.map { "\($0) \($0.hasSuffix("_at") ? "timestamp" : "text")" }.joined(separator: ", ")))")
+                                 ("nexus_entity_traits", ["entity_trait_id", "entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "source", "occurred_at", "_ingested_at"]),
+                                 ("nexus_relationship_declarations", ["relationship_declaration_id", "occurred_at", "entity_a_identifier", "entity_a_identifier_type", "entity_a_type", "entity_a_role",
+                                                                      "entity_b_identifier", "entity_b_identifier_type", "entity_b_type", "entity_b_role", "relationship_type",
+                                                                      "relationship_direction", "is_active", "source", "_ingested_at"])] {
+            try pg.execute("CREATE TABLE \(relation) (\(cols.map { "\($0) \($0.hasSuffix("_at") ? "timestamp" : ($0 == "is_active" ? "boolean" : "text"))" }.joined(separator: ", ")))")
             try pg.copy(into: relation, columns: cols) { send in
                 try native.stream("SELECT \(cols.joined(separator: ", ")) FROM \(relation)") { row in try send((0..<cols.count).map { row.string($0) }) }
             }

@@ -62,8 +62,11 @@ public struct ProjectConfig: Sendable {
     public var customerIO: CustomerIOConfig
     /// Indexes on nexus's own tables besides the ones it always builds (`indexes:`), by table.
     public var indexes: [String: [IndexSpec]] = [:]
+    /// Which engine runs the nexus steps (`engine:`): `native` (Swift, over compact in-memory
+    /// columns; the default on SQLite) or `sql` (SQL inside the warehouse).
+    public var engine: String = "native"
 
-    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio", "indexes"]
+    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio", "indexes", "engine"]
 
     /// Parses and validates the text of `nexus.yml`.
     public static func parse(_ text: String, file: String) throws -> ProjectConfig {
@@ -211,8 +214,13 @@ public struct ProjectConfig: Sendable {
                 }
             }
         }
-        return ProjectConfig(name: name, warehouse: warehouse, sources: sources, entityTypes: entityTypes, vars: vars, seeds: seeds,
-                             customerIO: cio, indexes: indexes)
+        var config = ProjectConfig(name: name, warehouse: warehouse, sources: sources, entityTypes: entityTypes, vars: vars, seeds: seeds,
+                                   customerIO: cio, indexes: indexes)
+        if let e = top["engine"] {
+            guard let s = e.string, ["native", "sql"].contains(s) else { throw r.error("'engine' is native or sql", e) }
+            config.engine = s
+        }
+        return config
     }
 
     static func isName(_ s: String) -> Bool {
