@@ -50,6 +50,7 @@ struct EngineParityTests {
 
     @Test func aGeneratedClinicWithItsCustomerIOOutputs() throws {
         let (a, b) = try EngineParityTests.copy { _ = try SyntheticClinic(persons: 1500, seed: 9, customerIO: true).write(to: $0) }
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
         let native = try EngineParityTests.build(a, engine: "native"), sql = try EngineParityTests.build(b, engine: "sql")
         #expect((native["nexus_entities"]?.count ?? 0) >= 1500)
         EngineParityTests.compare(native, sql)

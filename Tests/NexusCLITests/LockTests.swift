@@ -37,6 +37,7 @@ struct LockTests {
     /// the staging tables it took for a killed run's leftovers, which were the other run's.
     @Test func twoRunsAtOnceBothBuild() throws {
         let dir = try generated(3000)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try cli.nexus(["run", "--project", dir]).status == 0)
         let before = try cli.nexus(["export", "nexus_entities", "nexus_entity_participants", "--out", dir + "/before", "--project", dir])
         #expect(before.status == 0, "\(before.stderr)")
@@ -58,6 +59,7 @@ struct LockTests {
     /// the holder, and changes nothing; a killed holder's lock is free at once.
     @Test func aBusyWarehouseNamesItsHolder() throws {
         let dir = try generated(20000)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let first = try start(["run", "--project", dir])
         // Wait until the first run holds the lock (its line is in the lock file).
         let lockFile = dir + "/warehouse.sqlite.nexus-lock"
