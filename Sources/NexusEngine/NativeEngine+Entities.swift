@@ -10,9 +10,7 @@ import Glibc
 extension NativeEngine {
     func writeEntities(_ w: SQLiteWarehouse, _ table: String, _ t: Traits, _ inter: Interactions, _ context: EngineContext) throws -> Int {
         let sortedNames = t.names.sorted()
-        var cols: [(String, ColumnType)] = [("entity_id", .text), ("entity_type", .text)]
-        cols += sortedNames.map { ($0, ColumnType.text) }
-        cols += EntityColumns.trailing.map { ($0, ColumnType.timestamp) }
+        let cols = NexusTables.entities(traitNames: sortedNames)
         // Outputs join persons by entity_id; without an index SQLite's planner may scan them per row.
         try create(w, table, cols, primaryKey: "entity_id")
         let entityCount = entityRep.count

@@ -229,23 +229,15 @@ extension NativeEngine {
 
     /// - Parameter primaryKey: a unique column; SQLite indexes it, and the index keeps
     ///   following the table when the swap renames it.
-    func create(_ w: SQLiteWarehouse, _ table: String, _ columns: [(String, ColumnType)], primaryKey: String? = nil) throws {
-        let d = w.dialect
-        try w.execute("DROP TABLE IF EXISTS \(d.quote(table))")
-        let defs = columns.map { "\(d.quote($0.0)) \(d.typeName($0.1))\($0.0 == primaryKey ? " PRIMARY KEY" : "")" }
-        try w.execute("CREATE TABLE \(d.quote(table)) (\(defs.joined(separator: ", ")))")
+    func create(_ w: SQLiteWarehouse, _ table: String, _ columns: NexusTables.Columns, primaryKey: String? = nil) throws {
+        try NexusTables.create(w, table, columns, primaryKey: primaryKey)
     }
 
     // MARK: mapping
 
     func writeMapping(_ w: SQLiteWarehouse, _ table: String, etype: Int, _ context: EngineContext) throws -> Int {
         let type = etypes[etype]
-        let cols: [(String, ColumnType)] = [
-            ("\(type)_identifier_id", .text), ("\(type)_id", .text), ("event_id", .text),
-            ("identifier_type", .text), ("identifier_value", .text), ("realtime_processed", .boolean),
-            ("existing_\(type)", .boolean), ("resolution_reason", .text), ("previous_entity_id", .text),
-            ("resolved_at_watermark", .timestamp),
-        ]
+        let cols = NexusTables.resolvedIdentifiers(type)
         try create(w, table, cols)
         let ids = IDMaker(kind: "\(type)_identifier")
         var rows = 0

@@ -20,10 +20,7 @@ extension NativeEngine {
         var inter = Interactions(first: [Int64](repeating: Int64.max, count: entityCount),
                                  last: [Int64](repeating: NativeEngine.missing, count: entityCount),
                                  lastMerged: [Int64](repeating: NativeEngine.missing, count: entityCount))
-        let cols: [(String, ColumnType)] = [
-            ("entity_participant_id", .text), ("entity_type", .text), ("event_id", .text),
-            ("entity_id", .text), ("role", .text), ("occurred_at", .timestamp),
-        ]
+        let cols = NexusTables.participants
         try create(w, table, cols)
         // (event, entity, role) triples, deduplicated by sorting; roles shift by one so NULL is 0.
         func bits(_ n: Int) -> Int { var b = 1; while (1 << b) < n + 1 { b += 1 }; return b }

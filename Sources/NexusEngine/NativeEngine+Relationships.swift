@@ -86,13 +86,7 @@ extension NativeEngine {
         if unresolved > 0 {
             context.warn("nexus_relationship_declarations: \(unresolved) declaration(s) name an identifier on side A or B that no nexus_entity_identifiers row resolves, and were dropped")
         }
-        let cols: [(String, ColumnType)] = [
-            ("relationship_id", .text), ("entity_a_id", .text), ("entity_a_type", .text), ("entity_a_role", .text),
-            ("entity_b_id", .text), ("entity_b_type", .text), ("entity_b_role", .text), ("relationship_type", .text),
-            ("relationship_direction", .text), ("is_active", .boolean), ("established_at", .timestamp),
-            ("last_updated_at", .timestamp), ("primary_source", .text), ("_processed_at", .timestamp),
-            ("_updated_at", .timestamp), ("_created_at", .timestamp),
-        ]
+        let cols = NexusTables.relationships
         try create(w, table, cols)
         let keys = groups.sorted { xe, ye in
             let x = xe.key, y = ye.key

@@ -187,10 +187,7 @@ extension NativeEngine {
     }
 
     func writeResolvedTraits(_ w: SQLiteWarehouse, _ table: String, _ t: Traits, _ context: EngineContext) throws -> Int {
-        let cols: [(String, ColumnType)] = [
-            ("entity_trait_id", .text), ("entity_id", .text), ("entity_type", .text), ("trait_name", .text),
-            ("trait_value", .text), ("occurred_at", .timestamp), ("realtime_processed", .boolean),
-        ]
+        let cols = NexusTables.resolvedTraits
         try create(w, table, cols)
         let ids = IDMaker(kind: "entity_trait")
         let namePool = StringPool(capacity: t.names.count)

@@ -133,14 +133,7 @@ public struct SQLResolution {
     /// `nexus_resolved_<type>_identifiers`, column for column as the native engine writes it.
     func writeMapping(type t: String, table: String, identifiers: String) throws -> Int {
         let w = warehouse, d = w.dialect, q = d.quote
-        let cols: [(String, ColumnType)] = [
-            ("\(t)_identifier_id", .text), ("\(t)_id", .text), ("event_id", .text),
-            ("identifier_type", .text), ("identifier_value", .text), ("realtime_processed", .boolean),
-            ("existing_\(t)", .boolean), ("resolution_reason", .text), ("previous_entity_id", .text),
-            ("resolved_at_watermark", .timestamp),
-        ]
-        try w.execute("DROP TABLE IF EXISTS \(q(table))")
-        try w.execute("CREATE TABLE \(q(table)) (\(cols.map { "\(q($0.0)) \(d.typeName($0.1))" }.joined(separator: ", ")))")
+        try NexusTables.create(w, table, NexusTables.resolvedIdentifiers(t))
         let identifierID = d.nexusID(prefix: NexusID.prefix(for: "\(t)_identifier"), expressions: ["e.entity_id", "n.identifier_type", "n.identifier_value"])
         // The mapping's event_id: the occurrence with the smallest edge_id (NULL last), then
         // the smallest event_id (NULL last). The watermark: the latest _ingested_at (else

@@ -67,11 +67,7 @@ extension SQLResolution {
             context.warn("nexus_entity_traits: \(row[1]) trait row(s) from source \(row[0]) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")
         }
         if unknown > 0 { context.warn("nexus_entity_traits: \(unknown) row(s) of entity types not in entity_types were ignored") }
-        let cols: [(String, ColumnType)] = [
-            ("entity_trait_id", .text), ("entity_id", .text), ("entity_type", .text), ("trait_name", .text),
-            ("trait_value", .text), ("occurred_at", .timestamp), ("realtime_processed", .boolean),
-        ]
-        try create(table, cols)
+        try create(table, NexusTables.resolvedTraits)
         // The latest occurred_at wins (NULL oldest), then _ingested_at (NULL oldest), then the
         // largest entity_trait_id in byte order.
         let id = d.nexusID(prefix: NexusID.prefix(for: "entity_trait"), expressions: ["entity_id", "trait_name", "trait_value"])
@@ -101,10 +97,7 @@ extension SQLResolution {
         if orphans > 0 {
             context.warn("nexus_entity_participants: \(orphans) identifier occurrence(s) whose event_id is not in nexus_events have no participant row")
         }
-        try create(table, [
-            ("entity_participant_id", .text), ("entity_type", .text), ("event_id", .text),
-            ("entity_id", .text), ("role", .text), ("occurred_at", .timestamp),
-        ])
+        try create(table, NexusTables.participants)
         let id = d.nexusID(prefix: NexusID.prefix(for: "entity_participant"), expressions: ["p.event_id", "p.entity_id", "p.role"])
         try w.execute("""
             INSERT INTO \(q(table))
@@ -144,10 +137,7 @@ extension SQLResolution {
         let traits = q(context.physicalName("nexus_resolved_entity_traits"))
         let table = context.physicalName("nexus_entities")
         let names = try w.query("SELECT DISTINCT trait_name FROM \(traits)").rows.compactMap { $0[0].string }.sorted()
-        var cols: [(String, ColumnType)] = [("entity_id", .text), ("entity_type", .text)]
-        cols += names.map { ($0, ColumnType.text) }
-        cols += EntityColumns.trailing.map { ($0, ColumnType.timestamp) }
-        try create(table, cols, primaryKey: "entity_id")
+        try create(table, NexusTables.entities(traitNames: names), primaryKey: "entity_id")
         let pivot = names.map { "max(CASE WHEN trait_name = \(d.literal($0)) THEN trait_value END) AS \(q($0))" }
         let traitColumns = names.map { "tr.\(q($0))" }
         // _created_at: the first identifier occurrence; _updated_at: the latest winning trait
@@ -205,13 +195,7 @@ extension SQLResolution {
         if unresolved > 0 {
             context.warn("nexus_relationship_declarations: \(unresolved) declaration(s) name an identifier on side A or B that no nexus_entity_identifiers row resolves, and were dropped")
         }
-        try create(table, [
-            ("relationship_id", .text), ("entity_a_id", .text), ("entity_a_type", .text), ("entity_a_role", .text),
-            ("entity_b_id", .text), ("entity_b_type", .text), ("entity_b_role", .text), ("relationship_type", .text),
-            ("relationship_direction", .text), ("is_active", .boolean), ("established_at", .timestamp),
-            ("last_updated_at", .timestamp), ("primary_source", .text), ("_processed_at", .timestamp),
-            ("_updated_at", .timestamp), ("_created_at", .timestamp),
-        ])
+        try create(table, NexusTables.relationships)
         let id = d.nexusID(prefix: NexusID.prefix(for: "relationship"), expressions: ["l.a_id", "l.b_id", "l.relationship_type"])
         try w.execute("""
             INSERT INTO \(q(table))
@@ -235,10 +219,7 @@ extension SQLResolution {
         return "CASE \(column) " + context.entityTypes.enumerated().map { "WHEN \(d.literal($0.element)) THEN \($0.offset)" }.joined(separator: " ") + " END"
     }
 
-    func create(_ table: String, _ columns: [(String, ColumnType)], primaryKey: String? = nil) throws {
-        let d = warehouse.dialect
-        try warehouse.execute("DROP TABLE IF EXISTS \(d.quote(table))")
-        let defs = columns.map { "\(d.quote($0.0)) \(d.typeName($0.1))\($0.0 == primaryKey ? " PRIMARY KEY" : "")" }
-        try warehouse.execute("CREATE TABLE \(d.quote(table)) (\(defs.joined(separator: ", ")))")
+    func create(_ table: String, _ columns: NexusTables.Columns, primaryKey: String? = nil) throws {
+        try NexusTables.create(warehouse, table, columns, primaryKey: primaryKey)
     }
 }

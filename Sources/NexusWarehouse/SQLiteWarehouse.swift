@@ -121,10 +121,12 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         return stmt
     }
 
-    public func query(_ sql: String) throws -> QueryResult {
+    public func query(_ sql: String) throws -> QueryResult { try query(sql, values: []) }
+
+    func query(_ sql: String, values: [SQLValue]) throws -> QueryResult {
         var rows: [[SQLValue]] = []
         var columns: [String]?
-        try streamFast(sql) { row in
+        try streamFast(sql, values: values) { row in
             rows.append((0..<row.columnCount).map { row.value($0) })
         } header: { cursor in
             columns = (0..<cursor.columnCount).map { cursor.name($0) }
@@ -137,10 +139,11 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     }
 
     /// Streams rows through the concrete cursor type, for the engine's hot loops.
-    public func streamFast(_ sql: String, _ body: (SQLiteCursor) throws -> Void,
+    public func streamFast(_ sql: String, values: [SQLValue] = [], _ body: (SQLiteCursor) throws -> Void,
                            header: (SQLiteCursor) -> Void = { _ in }) throws {
         let stmt = try prepare(sql)
         defer { sqlite3_finalize(stmt) }
+        SQLiteWarehouse.bind(values, to: stmt)
         let cursor = SQLiteCursor(stmt: stmt, columnCount: Int(sqlite3_column_count(stmt)))
         header(cursor)
         while true {
@@ -240,36 +243,17 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
 
     public func execute(_ sql: SQL) throws {
         let (text, values) = sql.rendered(dialect)
-        let stmt = try prepare(text)
-        defer { sqlite3_finalize(stmt) }
-        SQLiteWarehouse.bind(values, to: stmt)
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { return }
-            guard rc == SQLITE_ROW else { throw fail(text) }
-        }
+        try streamFast(text, values: values) { _ in }
     }
 
     public func query(_ sql: SQL) throws -> QueryResult {
-        var rows: [[SQLValue]] = []
-        var columns: [String] = []
-        try stream(sql, header: { columns = $0 }) { row in rows.append((0..<row.columnCount).map { row.value($0) }) }
-        return QueryResult(columns: columns, rows: rows)
+        let (text, values) = sql.rendered(dialect)
+        return try query(text, values: values)
     }
 
     public func stream(_ sql: SQL, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws {
         let (text, values) = sql.rendered(dialect)
-        let stmt = try prepare(text)
-        defer { sqlite3_finalize(stmt) }
-        SQLiteWarehouse.bind(values, to: stmt)
-        let cursor = SQLiteCursor(stmt: stmt, columnCount: Int(sqlite3_column_count(stmt)))
-        header((0..<cursor.columnCount).map { cursor.name($0) })
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw fail(text) }
-            try body(cursor)
-        }
+        try streamFast(text, values: values, { try body($0) }, header: { c in header((0..<c.columnCount).map { c.name($0) }) })
     }
 
     @discardableResult

@@ -69,18 +69,13 @@ public protocol Warehouse: AnyObject {
 extension Warehouse {
     /// The first column of a query's first row as an integer (a count, a sum); 0 when there is
     /// no row or it is NULL.
-    public func integer(_ sql: String) throws -> Int {
-        switch try query(sql).rows.first?.first {
-        case .integer(let n)?: return Int(n)
-        case .real(let v)?: return Int(v)
-        case .text(let t)?: return Int(t) ?? 0
-        default: return 0
-        }
-    }
+    public func integer(_ sql: String) throws -> Int { Self.firstInteger(try query(sql)) }
 
     /// `integer(_:)` for a statement with bound values.
-    public func integer(_ sql: SQL) throws -> Int {
-        switch try query(sql).rows.first?.first {
+    public func integer(_ sql: SQL) throws -> Int { Self.firstInteger(try query(sql)) }
+
+    static func firstInteger(_ result: QueryResult) -> Int {
+        switch result.rows.first?.first {
         case .integer(let n)?: return Int(n)
         case .real(let v)?: return Int(v)
         case .text(let t)?: return Int(t) ?? 0
