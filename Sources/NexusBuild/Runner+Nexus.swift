@@ -1,0 +1,81 @@
+import Foundation
+import NexusCore
+import NexusEngine
+import NexusProject
+import NexusSQL
+import NexusWarehouse
+
+/// One finished step of a run.
+
+// The nexus step: the core relations over the sources, then the engine.
+extension Runner {
+    /// The source relations feeding one core relation.
+    func sourceInputs(_ kind: SourceContract.Kind) -> [SourceInput] {
+        project.config.sources.filter { s in
+            guard s.enabled else { return false }
+            switch kind {
+            case .events: return s.events
+            case .identifiers, .traits: return s.entities != nil
+            case .relationships: return s.relationships
+            }
+        }.map { s in
+            let rel = "\(s.name)_\(kind.suffix)"
+            let file = project.models.first { $0.name == rel }?.file ?? project.seeds.first { $0.name == rel }?.file
+            return SourceInput(source: s.name, relation: rel, physicalName: physical(rel), file: file,
+                               entityTypes: (s.entities?.isEmpty ?? true) ? nil : s.entities)
+        }
+    }
+
+    func buildNexus(feed: SeedFeed? = nil) throws {
+        let core = CoreTables(warehouse: warehouse)
+        let cfg = project.config
+        var plain: [SourceContract.Kind: Set<String>] = [:]
+        // The four core relations are views over the sources: the engine reads them once, and
+        // copying tens of millions of rows into tables would double the build's writes. When a
+        // source column needs converting with nexus's own SQL functions, the relation is a
+        // table instead, so that any SQLite client can still read every relation.
+        let d = warehouse.dialect
+        for kind in SourceContract.Kind.allCases {
+            let t0 = now()
+            let ins = sourceInputs(kind)
+            let union = try core.union(kind: kind, inputs: ins, processedAt: kind == .events ? processedAt : nil)
+            plain[kind] = union.plain
+            if union.converts {
+                let columns = kind.coreColumns.map { (name: $0.name, type: d.typeName($0.type)) }
+                let rows = try warehouse.transaction { try warehouse.createTable(stage(kind.coreTable), columns: columns, as: union.sql) }
+                staged.insert(kind.coreTable)
+                record(StepResult(kind: "nexus", name: kind.coreTable, rows: rows, seconds: now() - t0, note: "table: source columns converted"))
+                continue
+            }
+            try warehouse.execute("CREATE VIEW \(d.quote(stage(kind.coreTable))) AS \(union.sql)")
+            let finalInputs = ins.map { i -> SourceInput in var f = i; f.physicalName = i.relation; return f }
+            let pat = processedAt
+            stagedViews.append((kind.coreTable, { try core.unionSQL(kind: kind, inputs: finalInputs, processedAt: kind == .events ? pat : nil) }))
+            staged.insert(kind.coreTable)
+            record(StepResult(kind: "nexus", name: kind.coreTable, rows: nil, seconds: now() - t0, note: "view over \(ins.count) source relation(s)"))
+        }
+        for name in project.nexusRelations { staged.insert(name) }
+        let context = EngineContext(
+            entityTypes: cfg.entityTypes, processedAt: processedAt,
+            physicalName: { [unowned self] in self.stage($0) },
+            progress: { [unowned self] step, rows, secs in self.record(StepResult(kind: "engine", name: step, rows: rows, seconds: secs, note: nil)) },
+            warn: { [unowned self] in self.reporter.warning($0) })
+        var ctx = context
+        ctx.relationRows = { [unowned self] name, rows in self.relationRows[name] = rows }
+        if let feed, let native = engine as? NativeEngine {
+            // The rows the engine took from the loader are the core views' rows only when
+            // each view selects its one seed's columns as they are.
+            if feed.usable, NativeEngine.reads.allSatisfy({ plain[$0.kind]?.isSuperset(of: $0.columns) ?? false }) {
+                var replayed = ctx
+                replayed.progress = { [unowned self] step, rows, secs in
+                    self.record(StepResult(kind: "engine", name: step, rows: rows, seconds: secs, note: "during the seed load"))
+                }
+                for r in feed.replay { r(replayed) }
+            } else {
+                native.discardPrefetch()
+            }
+        }
+        try engine.run(ctx, warehouse: warehouse)
+        try buildNexusIndexes()
+    }
+}
