@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "NexusWarehouseTests", dependencies: ["NexusWarehouse", "NexusCore", "NexusSQL", "NexusTesting"]),
         // Test support: a real HTTP server standing in for Customer.io.
         .target(name: "NexusTesting", path: "Sources/NexusTesting"),
-        .testTarget(name: "NexusCLITests", dependencies: ["nexus", "NexusTesting"]),
+        .testTarget(name: "NexusCLITests", dependencies: ["nexus", "NexusTesting", "NexusWarehouse"]),
         .testTarget(name: "NexusOutputsTests", dependencies: ["NexusOutputs", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusCore"]),
         .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusEngine", "NexusTesting", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
     ],

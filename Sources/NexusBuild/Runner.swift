@@ -64,9 +64,12 @@ public final class Runner {
 
     /// Opens the project's warehouse file.
     public static func openWarehouse(_ project: Project) throws -> SQLiteWarehouse {
-        let path = project.config.warehouse.path.hasPrefix("/") ? project.config.warehouse.path
-            : (project.root as NSString).appendingPathComponent(project.config.warehouse.path)
-        return try SQLiteWarehouse(path: path)
+        guard let w = try Warehouses.open(project) as? SQLiteWarehouse else {
+            let c = project.config.warehouse
+            throw NexusError("run", "building into a \(c.type) warehouse (\(c.user)@\(c.host):\(c.port)/\(c.database)) is not in this version yet: `nexus run` builds into SQLite (warehouse: {type: sqlite}); show, explain, export and customerio queries read a PostgreSQL warehouse",
+                             at: SourceLocation(file: "nexus.yml"))
+        }
+        return w
     }
 
     func stage(_ name: String) -> String { Runner.stagePrefix + name }

@@ -61,6 +61,9 @@ public protocol Warehouse: AnyObject {
     func analyze(_ tables: [String]) throws
     /// Gives renamed tables the statistics gathered under their old names.
     func moveStatistics(_ renames: [(from: String, to: String)]) throws
+    /// Gets ready to read the built tables at length (exports, syncs, the models after the
+    /// nexus step): on SQLite, a larger page cache; a server manages its own.
+    func useReadCache() throws
     /// Takes the warehouse's lock for `purpose`, waiting up to `timeout` seconds for other
     /// nexus processes; an error names the holder when it stays busy.
     func lock(_ purpose: WarehouseLock.Purpose, timeout: Double) throws -> WarehouseLock
@@ -92,6 +95,8 @@ extension Warehouse {
     public func stream(_ sql: SQL, _ body: (any RowCursor) throws -> Void) throws {
         try stream(sql, header: { _ in }, body)
     }
+
+    public func useReadCache() throws {}
 
     /// A server warehouse manages its own sort space.
     public func withSortsOnDisk<R>(_ body: () throws -> R) throws -> R { try body() }

@@ -51,9 +51,18 @@ struct ProjectOption: ParsableArguments {
     var project: String = "."
 
     /// The project and its warehouse, for commands that read a built project.
-    func open() throws -> (Project, SQLiteWarehouse) {
+    func open() throws -> (Project, any Warehouse) {
         let project = try Project.load(root: root)
-        return (project, try NexusBuild.Runner.openWarehouse(project))
+        return (project, try Warehouses.open(project))
+    }
+
+    /// The project and its warehouse, for the commands that only work on SQLite so far.
+    func openSQLite(for command: String) throws -> (Project, SQLiteWarehouse) {
+        let (project, w) = try open()
+        guard let sqlite = w as? SQLiteWarehouse else {
+            throw NexusError(command, "`nexus \(command)` works on the embedded SQLite warehouse in this version; this project's warehouse is \(project.config.warehouse.type)")
+        }
+        return (project, sqlite)
     }
 
     var root: String {

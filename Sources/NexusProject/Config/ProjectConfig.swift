@@ -17,13 +17,26 @@ public struct SourceConfig: Sendable, Hashable {
     public var relationshipsRelation: String { "\(name)_relationship_declarations" }
 }
 
-/// Where the project's warehouse is.
+/// Where the project's warehouse is: a SQLite file (`path`), or a PostgreSQL server (`host`
+/// … `sslmode`; the password only through `password_env` or `password_file`).
 public struct WarehouseConfig: Sendable, Hashable {
     public var type: String
     public var path: String
+    public var host = "localhost"
+    public var port = 5432
+    public var database = ""
+    public var user = ""
+    public var schema = "public"
+    public var passwordEnv: String?
+    public var passwordFile: String?
+    public var sslmode = "prefer"
+    /// Seconds before the server cancels one statement (0: no limit).
+    public var statementTimeout: Double = 0
     /// How long a run or a sync waits for another nexus process on the same warehouse, in
     /// seconds (`lock_timeout`); then it stops with a line naming the holder.
     public var lockTimeout: Double = 600
+
+    public init(type: String, path: String) { self.type = type; self.path = path }
 }
 
 /// Per-seed settings.
@@ -89,18 +102,55 @@ public struct ProjectConfig: Sendable {
         var warehouse = WarehouseConfig(type: "sqlite", path: "warehouse.sqlite")
         if let w = top["warehouse"] {
             guard case .mapping(let wm) = w else { throw r.error("'warehouse' must be a mapping", w) }
-            try r.checkKeys(wm, allowed: ["type", "path", "lock_timeout"], context: "warehouse")
             if let t = wm["type"] {
-                guard let s = t.string, s == "sqlite" else {
-                    throw r.error("warehouse type '\(t.string ?? "?")' is not supported yet (supported: sqlite)", t)
+                guard let s = t.string, ["sqlite", "postgres"].contains(s) else {
+                    throw r.error("warehouse type '\(t.string ?? "?")' is not supported (supported: sqlite, postgres)", t)
                 }
                 warehouse.type = s
             }
-            if let p = wm["path"] { guard let s = p.string, !s.isEmpty else { throw r.error("'path' must be a string", p) }; warehouse.path = s }
-            if let t = wm["lock_timeout"] {
-                guard let s = t.string, let v = Double(s), v >= 0, v.isFinite else { throw r.error("'lock_timeout' must be a number of seconds (0 or more)", t) }
-                warehouse.lockTimeout = v
+            if let p = wm["password"] {
+                throw r.error("a password never goes in nexus.yml: name the environment variable that holds it (password_env) or a file (password_file)", p)
             }
+            func text(_ key: String) throws -> String? {
+                guard let n = wm[key] else { return nil }
+                guard let s = n.string, !s.isEmpty else { throw r.error("'\(key)' must be a non-empty string", n) }
+                return s
+            }
+            func seconds(_ key: String) throws -> Double? {
+                guard let n = wm[key] else { return nil }
+                guard let s = n.string, let v = Double(s), v >= 0, v.isFinite else { throw r.error("'\(key)' must be a number of seconds (0 or more)", n) }
+                return v
+            }
+            if warehouse.type == "sqlite" {
+                try r.checkKeys(wm, allowed: ["type", "path", "lock_timeout"], context: "warehouse (type sqlite)")
+                if let s = try text("path") { warehouse.path = s }
+            } else {
+                try r.checkKeys(wm, allowed: ["type", "host", "port", "database", "user", "schema", "password_env", "password_file", "sslmode", "lock_timeout", "statement_timeout"],
+                                context: "warehouse (type postgres)")
+                for key in ["database", "user"] where wm[key] == nil {
+                    throw r.error("a postgres warehouse needs '\(key)'", w)
+                }
+                warehouse.database = try text("database")!
+                warehouse.user = try text("user")!
+                if let s = try text("host") { warehouse.host = s }
+                if let s = try text("schema") { warehouse.schema = s }
+                if let n = wm["port"] {
+                    guard let s = n.string, let v = Int(s), (1...65535).contains(v) else { throw r.error("'port' must be a port number (1-65535)", n) }
+                    warehouse.port = v
+                }
+                warehouse.passwordEnv = try text("password_env")
+                warehouse.passwordFile = try text("password_file")
+                if warehouse.passwordEnv != nil, warehouse.passwordFile != nil {
+                    throw r.error("give the password one way: password_env or password_file, not both", w)
+                }
+                if let n = wm["sslmode"] {
+                    let modes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+                    guard let s = n.string, modes.contains(s) else { throw r.error("'sslmode' is one of \(modes.joined(separator: ", "))", n) }
+                    warehouse.sslmode = s
+                }
+                if let v = try seconds("statement_timeout") { warehouse.statementTimeout = v }
+            }
+            if let v = try seconds("lock_timeout") { warehouse.lockTimeout = v }
         }
         var entityTypes = ["person", "group"]
         if let et = top["entity_types"] {

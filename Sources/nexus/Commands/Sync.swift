@@ -29,7 +29,7 @@ extension Nexus {
 
             func run() throws {
                 try Nexus.guarded {
-                    let (project, w) = try options.open()
+                    let (project, w) = try options.openSQLite(for: "sync")
                     // One sync at a time (each reads and writes the sync log), reading a
                     // published build: a run that is publishing is waited for.
                     let timeout = project.config.warehouse.lockTimeout
