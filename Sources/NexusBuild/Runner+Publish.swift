@@ -11,10 +11,10 @@ import NexusWarehouse
 extension Runner {
     func swap() throws {
         let d = warehouse.dialect
-        try warehouse.execute("PRAGMA legacy_alter_table=ON")
-        defer { try? warehouse.execute("PRAGMA legacy_alter_table=OFF") }
         let viewNames = Set(stagedViews.map(\.name))
-        try warehouse.transaction {
+        let columns = ["name", "path", "size", "mtime", "hash", "types"]
+        let upsert = d.upsert(into: Runner.seedStateTable, columns: columns, key: "name", placeholders: columns.indices.map { d.placeholder($0 + 1) })
+        try warehouse.publish {
             // Views first: they may refer to the tables being replaced.
             for v in stagedViews { try warehouse.execute("DROP VIEW IF EXISTS \(d.quote(stage(v.name)))") }
             for name in staged.sorted() {
@@ -25,7 +25,7 @@ extension Runner {
                 }
             }
             for name in staged.sorted() where !viewNames.contains(name) {
-                try warehouse.execute("ALTER TABLE \(d.quote(stage(name))) RENAME TO \(d.quote(name))")
+                try warehouse.renameTable(stage(name), to: name)
             }
             for v in stagedViews {
                 try warehouse.execute("CREATE VIEW \(d.quote(v.name)) AS \(try v.finalSQL())")
@@ -36,12 +36,9 @@ extension Runner {
             try warehouse.moveStatistics(analyzedStaged.sorted().map { (from: stage($0), to: $0) })
             let tables = try staged.union(analyzeAlso).subtracting(analyzedStaged).sorted().filter { try warehouse.relationKind($0) == .table }
             try warehouse.analyze(tables)
-            for (seed, state) in seedStates {
-                try warehouse.execute("""
-                    INSERT OR REPLACE INTO \(id: Runner.seedStateTable) (name, path, size, mtime, hash, types)
-                    VALUES (\(seed.name), \(seed.file), \(state.size), \(state.mtime), \(state.hash), \(state.types))
-                    """ as SQL)
-            }
+            try warehouse.executeMany(upsert, seedStates.map { seed, state in
+                [.text(seed.name), .text(seed.file), .integer(state.size), .real(state.mtime), .text(state.hash), .text(state.types)]
+            })
         }
     }
 }

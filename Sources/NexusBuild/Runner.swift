@@ -162,7 +162,9 @@ public final class Runner {
 
     func build(previous: [String: String]) throws {
         try dropStaged()
-        try warehouse.execute("CREATE TABLE IF NOT EXISTS \(Runner.seedStateTable) (name TEXT PRIMARY KEY, path TEXT, size INTEGER, mtime REAL, hash TEXT, types TEXT)")
+        let d = warehouse.dialect
+        let text = d.typeName(.text)
+        try warehouse.execute("CREATE TABLE IF NOT EXISTS \(d.quote(Runner.seedStateTable)) (name \(text) PRIMARY KEY, path \(text), size \(d.typeName(.integer)), mtime \(d.typeName(.real)), hash \(text), types \(text))")
         let plan = try BuildPlan.make(project)
         do {
             let feed = try planFeed()

@@ -33,6 +33,9 @@ public protocol SQLDialect: Sendable {
     func booleanLiteral(_ value: Bool) -> String
     /// A timestamp constant (microseconds since the epoch, UTC) as a timestamp column stores it.
     func timestampLiteral(_ micros: Int64) -> String
+    /// A statement that inserts one row of `columns` (values in `placeholders`, in order) into
+    /// `table`, or replaces the row with the same `key`.
+    func upsert(into table: String, columns: [String], key: String, placeholders: [String]) -> String
     /// The placeholder of the `n`th bound value (from 1) as the warehouse's driver reads it.
     func placeholder(_ n: Int) -> String
     /// A quoted identifier, which the warehouse reads back exactly as written (case kept).
@@ -50,6 +53,13 @@ extension SQLDialect {
 }
 
 extension SQLDialect {
+    /// SQLite (3.24+) and PostgreSQL spell it `INSERT … ON CONFLICT (key) DO UPDATE`.
+    public func upsert(into table: String, columns: [String], key: String, placeholders: [String]) -> String {
+        let updates = columns.filter { $0 != key }.map { "\(quote($0)) = excluded.\(quote($0))" }
+        return "INSERT INTO \(quote(table)) (\(columns.map(quote).joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", "))) "
+            + "ON CONFLICT (\(quote(key))) DO UPDATE SET \(updates.joined(separator: ", "))"
+    }
+
     /// Standard SQL: a double-quoted identifier, with embedded quotes doubled.
     public func quote(_ identifier: String) -> String {
         "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
@@ -190,6 +200,15 @@ public struct SnowflakeDialect: SQLDialect {
     public func adapt(_ sql: String) -> String { sql }
     public func timestampNTZ(_ expression: String) -> String { "to_timestamp_ntz(\(expression))" }
     public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String { "object_construct(\n    \(pairList(pairs)))" }
+    /// Snowflake has no ON CONFLICT: a MERGE on the key.
+    public func upsert(into table: String, columns: [String], key: String, placeholders: [String]) -> String {
+        let source = zip(columns, placeholders).map { "\($0.1) AS \(quote($0.0))" }.joined(separator: ", ")
+        let updates = columns.filter { $0 != key }.map { "t.\(quote($0)) = s.\(quote($0))" }.joined(separator: ", ")
+        return "MERGE INTO \(quote(table)) t USING (SELECT \(source)) s ON t.\(quote(key)) = s.\(quote(key)) "
+            + "WHEN MATCHED THEN UPDATE SET \(updates) "
+            + "WHEN NOT MATCHED THEN INSERT (\(columns.map(quote).joined(separator: ", "))) VALUES (\(columns.map { "s.\(quote($0))" }.joined(separator: ", ")))"
+    }
+
     /// Snowflake reads backslash escapes inside single quotes (`'a\'b'` is `a'b`): a
     /// backslash must be doubled too, or a value ending in one would end the literal early.
     public func literal(_ value: String) -> String {

@@ -56,6 +56,15 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         try execute("PRAGMA cache_size=-1048576")
     }
 
+    /// Renames as SQLite did before 3.26 (`legacy_alter_table`): a rename leaves the text of
+    /// views alone, since the views over the old tables are recreated in the same
+    /// transaction, and the modern rename would check (and fail on) every view in the file.
+    public func publish(_ body: () throws -> Void) throws {
+        try execute("PRAGMA legacy_alter_table=ON")
+        defer { try? execute("PRAGMA legacy_alter_table=OFF") }
+        try transaction(body)
+    }
+
     /// A file lock beside the warehouse file (`.nexus-lock`; syncs among themselves also
     /// `.nexus-sync-lock`), which every nexus process on this file sees.
     public func lock(_ purpose: WarehouseLock.Purpose, timeout: Double) throws -> WarehouseLock {

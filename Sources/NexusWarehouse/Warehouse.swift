@@ -61,6 +61,11 @@ public protocol Warehouse: AnyObject {
     func analyze(_ tables: [String]) throws
     /// Gives renamed tables the statistics gathered under their old names.
     func moveStatistics(_ renames: [(from: String, to: String)]) throws
+    /// Runs `body`, which drops the published relations and renames the staged tables to
+    /// their names, as one transaction: readers see the old build or the new one.
+    func publish(_ body: () throws -> Void) throws
+    /// Renames a table (inside `publish`).
+    func renameTable(_ from: String, to: String) throws
     /// Gets ready to read the built tables at length (exports, syncs, the models after the
     /// nexus step): on SQLite, a larger page cache; a server manages its own.
     func useReadCache() throws
@@ -97,6 +102,13 @@ extension Warehouse {
     }
 
     public func useReadCache() throws {}
+
+    /// A warehouse whose DDL is transactional publishes in a plain transaction.
+    public func publish(_ body: () throws -> Void) throws { try transaction(body) }
+
+    public func renameTable(_ from: String, to: String) throws {
+        try execute("ALTER TABLE \(dialect.quote(from)) RENAME TO \(dialect.quote(to))")
+    }
 
     /// A server warehouse manages its own sort space.
     public func withSortsOnDisk<R>(_ body: () throws -> R) throws -> R { try body() }

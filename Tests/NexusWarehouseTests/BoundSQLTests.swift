@@ -47,4 +47,17 @@ struct BoundSQLTests {
         #expect(seen == ["100%_sure", "100x_sure"])
         #expect(try w.query("SELECT count(*) FROM t" as SQL).rows == [[.integer(3)]], "the hostile value dropped nothing")
     }
+
+    /// The seed-state upsert: a second row with the same key replaces the first (SQLite here,
+    /// PostgreSQL in PostgresWarehouseTests); Snowflake's spelling is a MERGE.
+    @Test func upsertReplacesByKey() throws {
+        let w = try SQLiteWarehouse(path: tempDir() + "/w.sqlite")
+        try w.execute("CREATE TABLE s (name TEXT PRIMARY KEY, size INTEGER, hash TEXT)")
+        let d = w.dialect
+        let sql = d.upsert(into: "s", columns: ["name", "size", "hash"], key: "name", placeholders: (1...3).map(d.placeholder))
+        try w.executeMany(sql, [[.text("a"), .integer(1), .text("h1")], [.text("b"), .integer(2), .text("h2")], [.text("a"), .integer(3), .text("h3")]])
+        #expect(try w.query("SELECT name, size, hash FROM s ORDER BY name").rows == [[.text("a"), .integer(3), .text("h3")], [.text("b"), .integer(2), .text("h2")]])
+        #expect(SnowflakeDialect().upsert(into: "s", columns: ["name", "size"], key: "name", placeholders: ["?", "?"])
+                == #"MERGE INTO "s" t USING (SELECT ? AS "name", ? AS "size") s ON t."name" = s."name" WHEN MATCHED THEN UPDATE SET t."size" = s."size" WHEN NOT MATCHED THEN INSERT ("name", "size") VALUES (s."name", s."size")"#)
+    }
 }

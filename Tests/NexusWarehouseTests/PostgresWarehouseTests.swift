@@ -80,6 +80,12 @@ struct PostgresWarehouseTests {
             try w.copy(into: "seeds", columns: ["k", "v"]) { send in try send(["1", "a"]); try send(["not a number", "b"]) }
         }
         #expect(try w.integer("SELECT count(*) FROM seeds") == values.count)
+        // The seed-state upsert, as the runner writes it: the same key replaces.
+        try w.execute("CREATE TABLE state (name text PRIMARY KEY, size bigint)")
+        let d = w.dialect
+        let upsert = d.upsert(into: "state", columns: ["name", "size"], key: "name", placeholders: (1...2).map(d.placeholder))
+        try w.executeMany(upsert, [[.text("a"), .integer(1)], [.text("a"), .integer(2)]])
+        #expect(try w.query("SELECT name, size FROM state").rows == [[.text("a"), .integer(2)]])
     }
 
     @Test func badSettingsAreOneLineNamingTheServer() throws {
