@@ -161,7 +161,9 @@ public struct PostgresDialect: SQLDialect {
         "cast(\(expression) as boolean)"
     }
     public func castReal(_ expression: String) -> String { "cast(\(expression) as double precision)" }
-    public func adapt(_ sql: String) -> String { sql }
+    /// Snowflake's object functions rewritten (`PostgresSpelling`); `to_timestamp_ntz` is a
+    /// function nexus creates in the schema.
+    public func adapt(_ sql: String) -> String { PostgresSpelling.rewrite(sql) }
     public func timestampNTZ(_ expression: String) -> String { "cast(\(expression) as timestamp)" }
     public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String {
         "json_strip_nulls(json_build_object(\n    \(pairList(pairs))))"

@@ -133,4 +133,36 @@ struct PostgresWarehouseTests {
         let r = try b.lock(.read, timeout: 1)
         s.release(); r.release()
     }
+
+    /// The seed's Snowflake spellings run on PostgreSQL: `to_timestamp_ntz` as functions in the
+    /// schema, `object_construct(_keep_null)` rewritten by the dialect.
+    @Test func snowflakeSpellingsRunOnPostgres() throws {
+        let w = try PostgresWarehouseTests.fresh()
+        try w.createSnowflakeFunctions()
+        try w.createSnowflakeFunctions()  // again: CREATE OR REPLACE
+        let cases: [(String, String?)] = [
+            ("to_timestamp_ntz('2024-01-02 03:04:05')", "2024-01-02 03:04:05"),
+            ("to_timestamp_ntz('2024-01-02T03:04:05.25+02:00')", "2024-01-02 01:04:05.25"),
+            ("to_timestamp_ntz('2024-01-02T03:04:05Z')", "2024-01-02 03:04:05"),
+            ("to_timestamp_ntz('2024-01-02 03:04:05 UTC')", "2024-01-02 03:04:05"),
+            ("to_timestamp_ntz(1700000000)", "2023-11-14 22:13:20"),
+            ("to_timestamp_ntz('1700000000')", "2023-11-14 22:13:20"),
+            ("to_timestamp_ntz(timestamp '2024-05-06 07:08:09')", "2024-05-06 07:08:09"),
+            ("to_timestamp_ntz(timestamptz '2024-05-06 07:08:09+03')", "2024-05-06 04:08:09"),
+            ("to_timestamp_ntz(date '2024-05-06')", "2024-05-06 00:00:00"),
+            ("to_timestamp_ntz(NULL::text)", nil),
+        ]
+        for (expr, want) in cases {
+            #expect(try w.query("SELECT \(expr)").rows.first?.first?.string == want, "\(expr)")
+        }
+        #expect(throws: NexusError.self) { try w.query("SELECT to_timestamp_ntz('not a time')") }
+        let model = """
+            select object_construct('a', 1, 'b', NULL, 'c', true, 'd', OBJECT_CONSTRUCT('x', NULL, 'y', 'z')) as attrs,
+                   object_construct_keep_null('k', NULL) as kept, 'object_construct(' as text_stays
+            """
+        let r = try w.query(w.dialect.adapt(model)).rows[0]
+        #expect(r[0].string == #"{"a":1,"c":true,"d":{"y":"z"}}"#, "\(r[0])")
+        #expect(r[1].string == #"{"k" : null}"#)
+        #expect(r[2].string == "object_construct(")
+    }
 }

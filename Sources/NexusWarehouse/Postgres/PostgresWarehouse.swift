@@ -367,6 +367,12 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
         return h
     }
 
+    /// Creates `to_timestamp_ntz` in the warehouse's schema, so that models written for
+    /// Snowflake run unchanged (`object_construct` is rewritten by the dialect's `adapt`).
+    public func createSnowflakeFunctions() throws {
+        for sql in PostgresSpelling.functions(schema: settings.schema, dialect: dialect) { try execute(sql) }
+    }
+
     // MARK: bulk load
 
     /// Loads rows with `COPY table (columns) FROM STDIN` (text format): `rows` calls `send`
