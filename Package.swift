@@ -49,9 +49,10 @@ let package = Package(
         // Test support: a real HTTP server standing in for Customer.io.
         .target(name: "NexusTesting", path: "Sources/NexusTesting"),
         .testTarget(name: "NexusCLITests", dependencies: ["nexus", "NexusTesting", "NexusWarehouse"]),
-        .testTarget(name: "NexusOutputsTests", dependencies: ["NexusOutputs", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusCore"],
+        .testTarget(name: "NexusOutputsTests", dependencies: ["NexusOutputs", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusCore", "NexusTesting"],
                     exclude: ["__Snapshots__"]),
-        .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusEngine", "NexusTesting", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"]),
+        .testTarget(name: "NexusBuildTests", dependencies: ["NexusBuild", "NexusEngine", "NexusTesting", "NexusScaffold", "NexusWarehouse", "NexusProject", "NexusCore"],
+                    exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,6 +3,7 @@ import Testing
 import NexusCore
 import NexusProject
 import NexusSQL
+import NexusTesting
 import NexusWarehouse
 @testable import NexusOutputs
 
@@ -11,18 +12,10 @@ import NexusWarehouse
 /// diff of those files. `NEXUS_RECORD_SNAPSHOTS=1 swift test` rewrites them; a missing file
 /// is written and the test fails once, so that a new snapshot is always looked at.
 struct DialectSnapshotTests {
-    static func check(_ text: String, _ name: String, filePath: String = #filePath, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
-        let dir = URL(fileURLWithPath: filePath).deletingLastPathComponent().appendingPathComponent("__Snapshots__").path
-        let path = dir + "/" + name + ".sql"
-        let record = ProcessInfo.processInfo.environment["NEXUS_RECORD_SNAPSHOTS"] != nil
-        if record || !FileManager.default.fileExists(atPath: path) {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-            if !record { Issue.record("recorded a new snapshot \(name).sql: look at it, then run again", sourceLocation: sourceLocation) }
-            return
-        }
-        let want = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text + "\n" == want, "\(name).sql differs from what the generator emits now", sourceLocation: sourceLocation)
+    static func check(_ text: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+        let outcome = try Snapshot.check(text, name: name, besides: #filePath)
+        #expect(outcome == .matches, "\(name).sql: \(outcome == .recorded ? "recorded a new snapshot: look at it, then run again" : "differs from what the generator emits now")",
+                sourceLocation: sourceLocation)
     }
 
     let sql = DialectSQLTests()

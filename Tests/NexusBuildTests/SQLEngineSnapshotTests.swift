@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import NexusCore
+import NexusEngine
+import NexusSQL
+import NexusTesting
+import NexusWarehouse
+
+/// The SQL engine's statements, per dialect, against files kept beside this test
+/// (`__Snapshots__/`), as DialectSnapshotTests keeps the outputs' SQL: any change to what a
+/// warehouse is sent shows up in review as a diff. `NEXUS_RECORD_SNAPSHOTS=1` rewrites them.
+struct SQLEngineSnapshotTests {
+    /// Writes down every statement it is sent (values bound shown as placeholders) and
+    /// answers as an empty warehouse would: no rows, counts of 0 (so resolution stops after
+    /// one round), one trait name. Not a stand-in for a warehouse's behaviour: only the text
+    /// of the statements is under test here; SQLResolutionTests runs them for real.
+    final class Recorder: Warehouse {
+        let dialect: any SQLDialect
+        var statements: [String] = []
+        init(_ d: any SQLDialect) { dialect = d }
+        func record(_ s: String) { statements.append(s) }
+        func execute(_ sql: String) throws { record(sql) }
+        func executeCounting(_ sql: String) throws -> Int { record(sql); return 0 }
+        func query(_ sql: String) throws -> QueryResult {
+            record(sql)
+            return QueryResult(columns: [], rows: sql.contains("DISTINCT trait_name FROM") && !sql.contains("source") ? [[.text("plan")]] : [])
+        }
+        func execute(_ sql: SQL) throws { record(sql.rendered(dialect).text) }
+        func query(_ sql: SQL) throws -> QueryResult { try query(sql.rendered(dialect).text) }
+        func stream(_ sql: SQL, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws { record(sql.rendered(dialect).text) }
+        func stream(_ sql: String, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws { record(sql) }
+        func columns(of relation: String) throws -> [ColumnInfo]? { nil }
+        func relationKind(_ name: String) throws -> RelationKind? { nil }
+        func relations() throws -> [(name: String, kind: RelationKind)] { [] }
+        func transaction<R>(_ body: () throws -> R) throws -> R { try body() }
+        func executeMany(_ sql: String, _ rows: [[SQLValue]]) throws { record(sql) }
+        func nexusOnlyFunctions(calledBy sql: String) -> [String] { [] }
+        func createIndex(_ index: IndexSpec, on table: String, name: String) throws -> String { record("CREATE INDEX \(name) ON \(table) \(index.columns)"); return name }
+        func indexes(on table: String) throws -> [[String]] { [] }
+        func analyze(_ tables: [String]) throws { record("ANALYZE \(tables.joined(separator: ", "))") }
+        func moveStatistics(_ renames: [(from: String, to: String)]) throws {}
+        func lock(_ purpose: WarehouseLock.Purpose, timeout: Double) throws -> WarehouseLock { WarehouseLock {} }
+    }
+
+    @Test(arguments: [0, 1, 2])
+    func theSQLEnginesStatements(_ k: Int) throws {
+        let d: any SQLDialect = [SQLiteDialect(), PostgresDialect(), SnowflakeDialect()][k]
+        let w = Recorder(d)
+        let context = EngineContext(entityTypes: ["person", "group"], processedAt: 1_800_000_000_000_000,
+                                    physicalName: { "__nexus_stage__" + $0 }, progress: { _, _, _ in }, warn: { _ in })
+        try SQLEngine().run(context, warehouse: w)
+        let text = w.statements.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) + ";" }.joined(separator: "\n\n")
+        #expect(w.statements.count > 30)
+        let outcome = try Snapshot.check(text, name: "sql-engine.\(d.name)", besides: #filePath)
+        #expect(outcome == .matches, "sql-engine.\(d.name).sql: \(outcome == .recorded ? "recorded a new snapshot: look at it, then run again" : "differs from what the engine sends now")")
+    }
+}
