@@ -15,11 +15,11 @@ public struct Doctor {
     }
 
     let project: Project
-    let warehouse: SQLiteWarehouse
+    let warehouse: any Warehouse
     /// A relation of more rows than this, scanned once per row of another, is a slow plan.
     let scanThreshold: Int
 
-    public init(project: Project, warehouse: SQLiteWarehouse, scanThreshold: Int = 100_000) {
+    public init(project: Project, warehouse: any Warehouse, scanThreshold: Int = 100_000) {
         self.project = project; self.warehouse = warehouse; self.scanThreshold = scanThreshold
     }
 
@@ -27,7 +27,9 @@ public struct Doctor {
 
     /// Runs every check. `trait` asks in addition why one trait is not in the identify outputs.
     public func run(trait: String? = nil) throws -> [Finding] {
-        var findings = try PlanCheck(project: project, warehouse: warehouse, threshold: scanThreshold).findings()
+        // Query plans are read the SQLite way (EXPLAIN QUERY PLAN); a server plans with hash
+        // joins and its own statistics, and is not checked here.
+        var findings = try (warehouse as? SQLiteWarehouse).map { try PlanCheck(project: project, warehouse: $0, threshold: scanThreshold).findings() } ?? []
         var outputs: [Output] = []
         for m in project.models {
             guard let cols = try warehouse.columns(of: m.name)?.map(\.name), let shape = SyncShape(columns: cols) else { continue }
@@ -124,8 +126,8 @@ public struct Doctor {
         if let dedupe = byLower[macro.dedupeColumn.lowercased()] {
             let key = "lower(trim(\(d.quote(dedupe))))"
             let nulls = try count("SELECT count(*) FROM nexus_entities WHERE \(where_) AND \(key) IS NULL")
-            let collapsed = try count("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM nexus_entities WHERE \(where_) AND \(key) IS NOT NULL GROUP BY \(key) HAVING count(*) > 1)")
-            let groups = try count("SELECT count(*) FROM (SELECT 1 FROM nexus_entities WHERE \(where_) AND \(key) IS NOT NULL GROUP BY \(key) HAVING count(*) > 1)")
+            let collapsed = try count("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM nexus_entities WHERE \(where_) AND \(key) IS NOT NULL GROUP BY \(key) HAVING count(*) > 1) AS g")
+            let groups = try count("SELECT count(*) FROM (SELECT 1 FROM nexus_entities WHERE \(where_) AND \(key) IS NOT NULL GROUP BY \(key) HAVING count(*) > 1) AS g")
             steps.append("\(rows) rows out")
             out.append(Finding(severity: rows == 0 ? .warning : .info, model: o.name, message: steps.joined(separator: " → ")))
             out.append(Finding(severity: collapsed > 0 ? .warning : .info, model: o.name,

@@ -66,7 +66,7 @@ public final class Runner {
     public static func openWarehouse(_ project: Project) throws -> SQLiteWarehouse {
         guard let w = try Warehouses.open(project) as? SQLiteWarehouse else {
             let c = project.config.warehouse
-            throw NexusError("run", "building into a \(c.type) warehouse (\(c.user)@\(c.host):\(c.port)/\(c.database)) is not in this version yet: `nexus run` builds into SQLite (warehouse: {type: sqlite}); show, explain, export and customerio queries read a PostgreSQL warehouse",
+            throw NexusError("run", "building into a \(c.type) warehouse (\(c.user)@\(c.host):\(c.port)/\(c.database)) is not in this version yet: `nexus run` builds into SQLite (warehouse: {type: sqlite}); show, explain, export, doctor and customerio queries read a PostgreSQL warehouse",
                              at: SourceLocation(file: "nexus.yml"))
         }
         return w

@@ -9,9 +9,6 @@ public struct UserIDCheck {
 
     public init(warehouse: any Warehouse) { self.warehouse = warehouse }
 
-    /// Blanks: spaces, tabs and line breaks.
-    static let blanks = "' ' || char(9, 10, 13)"
-
     /// One line per problem found in `outputs` (those with a `userId` column); empty when none.
     public func problems(in outputs: [String]) throws -> [(output: String, message: String)] {
         let d = warehouse.dialect
@@ -20,7 +17,7 @@ public struct UserIDCheck {
         var withUser: [String] = []
         for o in outputs where try warehouse.columns(of: o)?.contains(where: { $0.name == "userId" }) == true {
             withUser.append(o)
-            let n = try warehouse.integer("SELECT count(*) FROM \(d.quote(o)) WHERE \(user) <> trim(\(user), \(UserIDCheck.blanks))")
+            let n = try warehouse.integer("SELECT count(*) FROM \(d.quote(o)) WHERE \(user) <> \(d.trimBlanks(user))")
             if n > 0 {
                 out.append((o, "\(n) row(s) have a userId with blanks before or after it: Customer.io would keep ' a@x.test' and 'a@x.test' as two people"))
             }
@@ -29,7 +26,7 @@ public struct UserIDCheck {
         // Every spelling of every id across the outputs, grouped by its trimmed, lower-cased form.
         let ids = withUser.map { "SELECT DISTINCT \(user) AS u FROM \(d.quote($0)) WHERE \(user) IS NOT NULL" }.joined(separator: " UNION ")
         let groups = try warehouse.query("""
-            SELECT k, group_concat(u, ' / ') FROM (SELECT lower(trim(u, \(UserIDCheck.blanks))) AS k, u FROM (\(ids)) ORDER BY k, u)
+            SELECT k, \(d.stringAgg("u", separator: " / ", orderBy: "u")) FROM (SELECT lower(\(d.trimBlanks("u"))) AS k, u FROM (\(ids)) AS ids) AS spelled
             GROUP BY k HAVING count(*) > 1 ORDER BY k
             """).rows
         if !groups.isEmpty {

@@ -36,6 +36,10 @@ public protocol SQLDialect: Sendable {
     /// A statement that inserts one row of `columns` (values in `placeholders`, in order) into
     /// `table`, or replaces the row with the same `key`.
     func upsert(into table: String, columns: [String], key: String, placeholders: [String]) -> String
+    /// `expression` without spaces, tabs and line breaks at either end.
+    func trimBlanks(_ expression: String) -> String
+    /// The values of `expression` in a group joined by `separator`, in the order of `orderBy`.
+    func stringAgg(_ expression: String, separator: String, orderBy: String) -> String
     /// The placeholder of the `n`th bound value (from 1) as the warehouse's driver reads it.
     func placeholder(_ n: Int) -> String
     /// A quoted identifier, which the warehouse reads back exactly as written (case kept).
@@ -102,6 +106,8 @@ public struct SQLiteDialect: SQLDialect {
     public init() {}
     public var name: String { "sqlite" }
     public func placeholder(_ n: Int) -> String { "?\(n)" }
+    public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9, 10, 13))" }
+    public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "group_concat(\(e), \(literal(separator)) ORDER BY \(orderBy))" }
     /// SQLite's BINARY collation is byte order.
     public func byteOrder(_ expression: String) -> String { expression }
     /// nexus stores booleans in SQLite as 1 and 0.
@@ -140,6 +146,8 @@ public struct PostgresDialect: SQLDialect {
     public var name: String { "postgres" }
     public func placeholder(_ n: Int) -> String { "$\(n)" }
     public func byteOrder(_ expression: String) -> String { "(\(expression)) COLLATE \"C\"" }
+    public func trimBlanks(_ e: String) -> String { "btrim(\(e), ' ' || chr(9) || chr(10) || chr(13))" }
+    public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "string_agg(\(e), \(literal(separator)) ORDER BY \(orderBy))" }
     public func booleanLiteral(_ value: Bool) -> String { value ? "true" : "false" }
     public func timestampLiteral(_ micros: Int64) -> String { "TIMESTAMP \(literal(Timestamp.format(micros)))" }
     public func typeName(_ type: ColumnType) -> String {
@@ -178,6 +186,8 @@ public struct SnowflakeDialect: SQLDialect {
     public func placeholder(_ n: Int) -> String { "?" }
     /// Snowflake compares text by its UTF-8 bytes unless a collation is set on the column.
     public func byteOrder(_ expression: String) -> String { "collate(\(expression), '')" }
+    public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9) || char(10) || char(13))" }
+    public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "listagg(\(e), \(literal(separator))) WITHIN GROUP (ORDER BY \(orderBy))" }
     public func booleanLiteral(_ value: Bool) -> String { value ? "true" : "false" }
     public func timestampLiteral(_ micros: Int64) -> String { "to_timestamp_ntz(\(literal(Timestamp.format(micros))))" }
     public func typeName(_ type: ColumnType) -> String {

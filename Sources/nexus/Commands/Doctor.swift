@@ -18,7 +18,7 @@ extension Nexus {
 
         func run() throws {
             try Nexus.guarded {
-                let (project, w) = try options.openSQLite(for: "doctor")
+                let (project, w) = try options.open()
                 try w.useReadCache()
                 let findings = try NexusBuild.Doctor(project: project, warehouse: w).run(trait: trait)
                 for f in findings { print("\(f.severity == .warning ? "warning" : "info   ")  \(f.model): \(f.message)") }
