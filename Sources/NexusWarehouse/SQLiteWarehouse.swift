@@ -181,26 +181,10 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         }
     }
 
-    private var transactionDepth = 0
+    private let transactionDepth = TransactionDepth()
 
     public func transaction<R>(_ body: () throws -> R) throws -> R {
-        if transactionDepth > 0 {
-            transactionDepth += 1
-            defer { transactionDepth -= 1 }
-            return try body()
-        }
-        try execute("BEGIN IMMEDIATE")
-        transactionDepth = 1
-        do {
-            let r = try body()
-            transactionDepth = 0
-            try execute("COMMIT")
-            return r
-        } catch {
-            transactionDepth = 0
-            try? execute("ROLLBACK")
-            throw error
-        }
+        try runTransaction(transactionDepth, begin: "BEGIN IMMEDIATE", body)
     }
 
     /// Creates `table` from a query, keeping the declared types of columns taken straight

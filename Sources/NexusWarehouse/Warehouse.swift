@@ -15,6 +15,10 @@ public protocol RowCursor {
     func value(_ i: Int) -> SQLValue
 }
 
+/// How deep a warehouse's connection is in nested `transaction` calls (a reference, so that
+/// a call nested inside another changes the same count).
+final class TransactionDepth { var value = 0 }
+
 /// The kind of a value as the warehouse holds it.
 public enum SQLStorage: Sendable { case null, integer, real, text }
 
@@ -102,6 +106,28 @@ extension Warehouse {
     }
 
     public func useReadCache() throws {}
+
+    /// One transaction around `body`, opened with `begin`; a call inside an open one
+    /// (`depth` above 0) joins it. A failure rolls back and rethrows.
+    func runTransaction<R>(_ depth: TransactionDepth, begin: String, _ body: () throws -> R) throws -> R {
+        if depth.value > 0 {
+            depth.value += 1
+            defer { depth.value -= 1 }
+            return try body()
+        }
+        try execute(begin)
+        depth.value = 1
+        do {
+            let r = try body()
+            depth.value = 0
+            try execute("COMMIT")
+            return r
+        } catch {
+            depth.value = 0
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
 
     /// A warehouse whose DDL is transactional publishes in a plain transaction.
     public func publish(_ body: () throws -> Void) throws { try transaction(body) }

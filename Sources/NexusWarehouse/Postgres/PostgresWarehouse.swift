@@ -43,7 +43,7 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
     public let dialect: any SQLDialect = PostgresDialect()
     let pq: LibPQ
     let conn: OpaquePointer
-    var transactionDepth = 0
+    let transactionDepth = TransactionDepth()
 
     /// Connects, and checks that the schema exists; an error is one line naming the server
     /// and what to check.
@@ -256,19 +256,7 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
 
     /// PostgreSQL's DDL is transactional: a transaction publishes tables and views at once.
     public func transaction<R>(_ body: () throws -> R) throws -> R {
-        if transactionDepth > 0 { return try body() }
-        try execute("BEGIN")
-        transactionDepth = 1
-        do {
-            let r = try body()
-            transactionDepth = 0
-            try execute("COMMIT")
-            return r
-        } catch {
-            transactionDepth = 0
-            try? execute("ROLLBACK")
-            throw error
-        }
+        try runTransaction(transactionDepth, begin: "BEGIN", body)
     }
 
     /// `?` placeholders, as on every warehouse, become `$n`.
