@@ -54,7 +54,7 @@ extension Runner {
             if e.code == "contract" { throw e.adding(model: model.name, file: model.file) }
             throw NexusError("sql", "model failed: \(e.message)", at: SourceLocation(file: model.file, model: model.name))
         }
-        staged.insert(model.name)
+        markStaged(model.name)
         record(StepResult(kind: materialized == .view ? "view" : "model", name: model.name, rows: rows, seconds: now() - t0, note: note))
     }
 

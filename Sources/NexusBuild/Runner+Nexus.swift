@@ -43,7 +43,7 @@ extension Runner {
             if union.converts {
                 let columns = kind.coreColumns.map { (name: $0.name, type: d.typeName($0.type)) }
                 let rows = try warehouse.transaction { try warehouse.createTable(stage(kind.coreTable), columns: columns, as: union.sql) }
-                staged.insert(kind.coreTable)
+                markStaged(kind.coreTable)
                 record(StepResult(kind: "nexus", name: kind.coreTable, rows: rows, seconds: now() - t0, note: "table: source columns converted"))
                 continue
             }
@@ -51,10 +51,10 @@ extension Runner {
             let finalInputs = ins.map { i -> SourceInput in var f = i; f.physicalName = i.relation; return f }
             let pat = processedAt
             stagedViews.append((kind.coreTable, { try core.unionSQL(kind: kind, inputs: finalInputs, processedAt: kind == .events ? pat : nil) }))
-            staged.insert(kind.coreTable)
+            markStaged(kind.coreTable)
             record(StepResult(kind: "nexus", name: kind.coreTable, rows: nil, seconds: now() - t0, note: "view over \(ins.count) source relation(s)"))
         }
-        for name in project.nexusRelations { staged.insert(name) }
+        for name in project.nexusRelations { markStaged(name) }
         let context = EngineContext(
             entityTypes: cfg.entityTypes, processedAt: processedAt,
             physicalName: { [unowned self] in self.stage($0) },

@@ -15,9 +15,10 @@ extension Runner {
         let columns = ["name", "path", "size", "mtime", "hash", "types"]
         let upsert = d.upsert(into: Runner.seedStateTable, columns: columns, key: "name", placeholders: columns.indices.map { d.placeholder($0 + 1) })
         try warehouse.publish {
-            // Views first: they may refer to the tables being replaced.
-            for v in stagedViews { try warehouse.execute("DROP VIEW IF EXISTS \(d.quote(stage(v.name)))") }
-            for name in staged.sorted() {
+            // Dependents before what they read (a server refuses otherwise): the staged views
+            // and then the published relations, each in the reverse of the build order.
+            for v in stagedViews.reversed() { try warehouse.execute("DROP VIEW IF EXISTS \(d.quote(stage(v.name)))") }
+            for name in stagedOrder.reversed() {
                 switch try warehouse.relationKind(name) {
                 case .view?: try warehouse.execute("DROP VIEW \(d.quote(name))")
                 case .table?: try warehouse.execute("DROP TABLE \(d.quote(name))")

@@ -75,7 +75,7 @@ extension Runner {
             throw error
         }
         if let hashing { state.hash = try hashing.wait() }
-        staged.insert(seed.name)
+        markStaged(seed.name)
         seedStates.append((seed, state))
         record(StepResult(kind: "seed", name: seed.name, rows: r.rows, seconds: now() - t0, note: note))
         return state.hash + "|" + state.types

@@ -30,13 +30,16 @@ public final class Runner {
     public static let seedStateTable = "_nexus_seed_state"
 
     public let project: Project
-    public let warehouse: SQLiteWarehouse
+    public let warehouse: any Warehouse
     let reporter: any RunReporter
     let processedAt: Int64
     let engine: any NexusEngine
 
     /// Relations being rebuilt in this run (final names).
     var staged: Set<String> = []
+    /// The same, in the order they were built: a relation reads only ones before it, so the
+    /// reverse order drops dependents first (a server refuses to drop what a view reads).
+    var stagedOrder: [String] = []
     /// Views built in this run, with the SQL to recreate each under its final name at the swap.
     var stagedViews: [(name: String, finalSQL: () throws -> String)] = []
     var seedStates: [(Seed, FileState)] = []
@@ -47,13 +50,20 @@ public final class Runner {
     /// last build's record when the run was up to date).
     public internal(set) var relationRows: [String: Int] = [:]
 
-    public init(project: Project, warehouse: SQLiteWarehouse, reporter: any RunReporter,
+    public init(project: Project, warehouse: any Warehouse, reporter: any RunReporter,
                 processedAt: Int64? = nil, engine: (any NexusEngine)? = nil) {
         self.project = project
         self.warehouse = warehouse
         self.reporter = reporter
         self.processedAt = processedAt ?? Runner.defaultProcessedAt()
-        self.engine = engine ?? (project.config.engine == "sql" ? SQLEngine() : NativeEngine())
+        self.engine = engine ?? (Runner.engineName(project, warehouse) == "sql" ? SQLEngine() : NativeEngine())
+    }
+
+    /// The engine a run uses: `engine:` in nexus.yml, else the warehouse's default: native on
+    /// SQLite (nexus's own process is the fastest place for the work there), sql on a server
+    /// (the data stays in the warehouse, and nexus's memory stays small).
+    public static func engineName(_ project: Project, _ warehouse: any Warehouse) -> String {
+        project.config.engine ?? (warehouse is SQLiteWarehouse ? "native" : "sql")
     }
 
     /// The build time: `SOURCE_DATE_EPOCH` when set (for reproducible builds), else now.
@@ -62,17 +72,16 @@ public final class Runner {
         return Timestamp.now()
     }
 
-    /// Opens the project's warehouse file.
-    public static func openWarehouse(_ project: Project) throws -> SQLiteWarehouse {
-        guard let w = try Warehouses.open(project) as? SQLiteWarehouse else {
-            let c = project.config.warehouse
-            throw NexusError("run", "building into a \(c.type) warehouse (\(c.user)@\(c.host):\(c.port)/\(c.database)) is not in this version yet: `nexus run` builds into SQLite (warehouse: {type: sqlite}); show, explain, export, doctor and customerio queries read a PostgreSQL warehouse",
-                             at: SourceLocation(file: "nexus.yml"))
-        }
-        return w
+    /// Opens (connects to) the project's warehouse.
+    public static func openWarehouse(_ project: Project) throws -> any Warehouse {
+        try Warehouses.open(project)
     }
 
     func stage(_ name: String) -> String { Runner.stagePrefix + name }
+
+    func markStaged(_ name: String) {
+        if staged.insert(name).inserted { stagedOrder.append(name) }
+    }
 
     /// The name to read a relation by in this run.
     func physical(_ name: String) -> String { staged.contains(name) ? stage(name) : name }
@@ -97,8 +106,10 @@ public final class Runner {
         defer { lock.release() }
         started?()
         let fingerprint = try BuildState.fingerprint(project)
-        // The last build's record counts only while the warehouse is as that build left it.
-        let last = BuildState.load(warehouse.path).flatMap { $0.changeCounter == BuildState.changeCounter(of: warehouse.path) ? $0 : nil }
+        // The last build's record counts only while the warehouse is as that build left it
+        // (a warehouse that cannot tell keeps no record: every run builds again).
+        let path = warehouse.tracksChanges ? warehouse.location : nil
+        let last = path.flatMap { p in BuildState.load(p).flatMap { $0.changeCounter == BuildState.changeCounter(of: p) ? $0 : nil } }
         if !force, let last, last.fingerprint == fingerprint,
            try project.nexusRelations.allSatisfy({ try warehouse.relationKind($0) != nil }),
            try project.models.allSatisfy({ try warehouse.relationKind($0.name) != nil }) {
@@ -115,10 +126,10 @@ public final class Runner {
             previous = last.nodes
             relationRows = last.relationRows
         }
-        BuildState.forget(warehouse.path)
+        if let path { BuildState.forget(path) }
         try build(previous: previous)
-        if let counter = BuildState.changeCounter(of: warehouse.path) {
-            try BuildState(fingerprint: fingerprint, changeCounter: counter, relationRows: relationRows, nodes: nodeFingerprints).save(warehouse.path)
+        if let path, let counter = BuildState.changeCounter(of: path) {
+            try BuildState(fingerprint: fingerprint, changeCounter: counter, relationRows: relationRows, nodes: nodeFingerprints).save(path)
         }
         return true
     }
@@ -166,6 +177,7 @@ public final class Runner {
         let text = d.typeName(.text)
         try warehouse.execute("CREATE TABLE IF NOT EXISTS \(d.quote(Runner.seedStateTable)) (name \(text) PRIMARY KEY, path \(text), size \(d.typeName(.integer)), mtime \(d.typeName(.real)), hash \(text), types \(text))")
         let plan = try BuildPlan.make(project)
+        try warehouse.installCompatibilityFunctions()
         do {
             let feed = try planFeed()
             var fed = false
@@ -213,8 +225,21 @@ public final class Runner {
 
     /// Drops every relation left under a staging name (by this run, or a killed one).
     func dropStaged() throws {
-        for (name, kind) in try warehouse.relations() where name.hasPrefix(Runner.stagePrefix) {
-            try warehouse.execute("DROP \(kind == .view ? "VIEW" : "TABLE") IF EXISTS \(warehouse.dialect.quote(name))")
+        // A killed run's order is unknown, and a server refuses to drop a relation a view
+        // still reads: views first, in passes until none is left (each pass drops at least
+        // the views nothing else reads), then tables.
+        var views = try warehouse.relations().filter { $0.name.hasPrefix(Runner.stagePrefix) && $0.kind == .view }.map(\.name)
+        while !views.isEmpty {
+            var left: [String] = []
+            var lastError: Error?
+            for name in views {
+                do { try warehouse.execute("DROP VIEW IF EXISTS \(warehouse.dialect.quote(name))") } catch { left.append(name); lastError = error }
+            }
+            if left.count == views.count, let lastError { throw lastError }
+            views = left
+        }
+        for (name, kind) in try warehouse.relations() where name.hasPrefix(Runner.stagePrefix) && kind == .table {
+            try warehouse.execute("DROP TABLE IF EXISTS \(warehouse.dialect.quote(name))")
         }
     }
 

@@ -8,7 +8,7 @@ import Glibc
 
 // Entities with their traits pivoted into columns (`nexus_entities`).
 extension NativeEngine {
-    func writeEntities(_ w: SQLiteWarehouse, _ table: String, _ t: Traits, _ inter: Interactions, _ context: EngineContext) throws -> Int {
+    func writeEntities(_ w: any Warehouse, _ table: String, _ t: Traits, _ inter: Interactions, _ context: EngineContext) throws -> Int {
         let sortedNames = t.names.sorted()
         let cols = NexusTables.entities(traitNames: sortedNames)
         // Outputs join persons by entity_id; without an index SQLite's planner may scan them per row.

@@ -229,13 +229,13 @@ extension NativeEngine {
 
     /// - Parameter primaryKey: a unique column; SQLite indexes it, and the index keeps
     ///   following the table when the swap renames it.
-    func create(_ w: SQLiteWarehouse, _ table: String, _ columns: NexusTables.Columns, primaryKey: String? = nil) throws {
+    func create(_ w: any Warehouse, _ table: String, _ columns: NexusTables.Columns, primaryKey: String? = nil) throws {
         try NexusTables.create(w, table, columns, primaryKey: primaryKey)
     }
 
     // MARK: mapping
 
-    func writeMapping(_ w: SQLiteWarehouse, _ table: String, etype: Int, _ context: EngineContext) throws -> Int {
+    func writeMapping(_ w: any Warehouse, _ table: String, etype: Int, _ context: EngineContext) throws -> Int {
         let type = etypes[etype]
         let cols = NexusTables.resolvedIdentifiers(type)
         try create(w, table, cols)

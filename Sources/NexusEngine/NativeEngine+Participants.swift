@@ -15,7 +15,7 @@ extension NativeEngine {
         var lastMerged: [Int64]
     }
 
-    func writeParticipants(_ w: SQLiteWarehouse, _ table: String, _ context: EngineContext) throws -> Interactions {
+    func writeParticipants(_ w: any Warehouse, _ table: String, _ context: EngineContext) throws -> Interactions {
         let entityCount = entityRep.count
         var inter = Interactions(first: [Int64](repeating: Int64.max, count: entityCount),
                                  last: [Int64](repeating: NativeEngine.missing, count: entityCount),

@@ -20,7 +20,7 @@ extension NativeEngine {
         var direction: Int32, isActive: Int64?
     }
 
-    func writeRelationships(_ w: SQLiteWarehouse, _ input: String, _ table: String, _ context: EngineContext) throws -> Int {
+    func writeRelationships(_ w: any Warehouse, _ input: String, _ table: String, _ context: EngineContext) throws -> Int {
         let relTypes = StringPool(capacity: 16)
         let labels = StringPool(capacity: 64)
         var groups: [RelationshipKey: Int] = [:]

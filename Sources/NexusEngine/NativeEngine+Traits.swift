@@ -186,7 +186,7 @@ extension NativeEngine {
         return t
     }
 
-    func writeResolvedTraits(_ w: SQLiteWarehouse, _ table: String, _ t: Traits, _ context: EngineContext) throws -> Int {
+    func writeResolvedTraits(_ w: any Warehouse, _ table: String, _ t: Traits, _ context: EngineContext) throws -> Int {
         let cols = NexusTables.resolvedTraits
         try create(w, table, cols)
         let ids = IDMaker(kind: "entity_trait")

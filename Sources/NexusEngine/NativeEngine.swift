@@ -96,11 +96,6 @@ public final class NativeEngine: NexusEngine {
     public func discardPrefetch() { prefetched = nil }
 
     public func run(_ context: EngineContext, warehouse: any Warehouse) throws {
-        // The native engine reads and writes SQLite's own cursors and statements; warehouses
-        // that are servers run the same steps as SQL instead.
-        guard let warehouse = warehouse as? SQLiteWarehouse else {
-            throw NexusError("engine", "the native engine runs on the embedded SQLite warehouse")
-        }
         // What the engine holds (about 2 GB at 1,000,000 persons) goes back to the system as
         // soon as it has written, so that the models built after it can use SQLite's cache.
         defer { release() }

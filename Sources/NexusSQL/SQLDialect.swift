@@ -173,8 +173,10 @@ public struct PostgresDialect: SQLDialect {
     /// function nexus creates in the schema.
     public func adapt(_ sql: String) -> String { PostgresSpelling.rewrite(sql) }
     public func timestampNTZ(_ expression: String) -> String { "cast(\(expression) as timestamp)" }
+    /// Values go through `nexus_json_value` (created in the schema with `to_timestamp_ntz`),
+    /// so that timestamps read as Snowflake writes them into an object.
     public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String {
-        "json_strip_nulls(json_build_object(\n    \(pairList(pairs))))"
+        "json_strip_nulls(json_build_object(\n    \(pairList(pairs.map { ($0.key, "nexus_json_value(\($0.value))") }))))"
     }
 }
 

@@ -156,7 +156,7 @@ public enum DemoProject {
         select {{ nexus.create_nexus_id('event', ['patient_id', "'registered'"]) }} as event_id,
                created_at as occurred_at, 'patient registered' as event_name,
                'A patient record was created' as event_description, 'registration' as event_type,
-               null as value, null as value_unit, '{{ var('clinic_source') }}' as source,
+               cast(null as double precision) as value, null as value_unit, '{{ var('clinic_source') }}' as source,
                'raw_patients' as source_table, created_at as _ingested_at
         from {{ ref('raw_patients') }}
         union all

@@ -218,12 +218,83 @@ public final class BatchSink: @unchecked Sendable {
     }
 }
 
+/// The two-thread part of pipelined loads and scans, shared by every warehouse: one thread
+/// works on the warehouse's connection, the other on the rows, with batches in between.
+enum BatchPipeline {
+    /// Rows produced by `produce` on the calling thread, handed in batches to `consume` on a
+    /// second thread (the warehouse's side). `consume` throwing stops the producer.
+    static func insert(columns n: Int, label: String, consume: @escaping (RowBatch) throws -> Void,
+                       produce: (BatchSink) throws -> Void) throws {
+        let channel = BatchChannel(columns: n, capacity: 4096)
+        let done = DispatchSemaphore(value: 0)
+        let consumer = UncheckedBox(consume)
+        let traceStart = (ThreadTrace.wall(), ThreadTrace.cpu())
+        let otherCPU = UncheckedBox(CPUBox())
+        let writer = Thread {
+            defer { otherCPU.value.seconds = ThreadTrace.cpu(); done.signal() }
+            while let b = channel.takeFull() {
+                do { try consumer.value(b) } catch { channel.close(error); return }
+                channel.putEmpty(b)
+            }
+        }
+        writer.stackSize = 1 << 22
+        writer.start()
+        guard let first = channel.takeEmpty() else { throw NexusError("engine", "the writer stopped") }
+        let sink = BatchSink(channel: channel, batch: first)
+        do {
+            try produce(sink)
+            sink.seal()
+            if sink.batch.rows > 0 { channel.putFull(sink.batch) }
+            channel.close()
+        } catch {
+            channel.close(error)
+            done.wait()
+            throw channel.failure ?? error
+        }
+        done.wait()
+        if let failure = channel.failure { throw failure }
+        ThreadTrace.report("insert \(label)", wall: ThreadTrace.wall() - traceStart.0, main: ThreadTrace.cpu() - traceStart.1, other: otherCPU.value.seconds)
+    }
+
+    /// Rows read by `fill` on a second thread (the warehouse's side) into the channel's
+    /// batches, handed to `body` on the calling thread. `fill` takes empty batches with
+    /// `takeEmpty`, hands full ones with `putFull`, and ends with `close` (with an error when
+    /// the read failed); it stops when `takeEmpty` returns nil.
+    static func scan(columns n: Int, fill: @escaping (BatchChannel) -> Void, _ body: (BatchRow) throws -> Void) throws {
+        let channel = BatchChannel(columns: n, capacity: 4096)
+        let done = DispatchSemaphore(value: 0)
+        let filler = UncheckedBox(fill)
+        let traceStart = (ThreadTrace.wall(), ThreadTrace.cpu())
+        let otherCPU = UncheckedBox(CPUBox())
+        let reader = Thread {
+            defer { otherCPU.value.seconds = ThreadTrace.cpu(); done.signal() }
+            filler.value(channel)
+        }
+        reader.stackSize = 1 << 22
+        reader.start()
+        do {
+            while let b = channel.takeFull() {
+                for r in 0..<b.rows { try body(BatchRow(batch: b, base: r * n)) }
+                channel.putEmpty(b)
+            }
+        } catch {
+            channel.close(error)
+            // Let the reader see the close and stop before its statement is finished.
+            while channel.takeFull() != nil {}
+            done.wait()
+            throw error
+        }
+        done.wait()
+        if let failure = channel.failure { throw failure }
+        ThreadTrace.report("scan", wall: ThreadTrace.wall() - traceStart.0, main: ThreadTrace.cpu() - traceStart.1, other: otherCPU.value.seconds)
+    }
+}
+
 extension SQLiteWarehouse {
     /// Inserts rows produced by `produce` (on the calling thread) from a second thread that
     /// does the SQLite work, in one transaction.
     public func insertPipelined(into table: String, columns: [String], _ produce: (BatchSink) throws -> Void) throws {
         let n = columns.count
-        let channel = BatchChannel(columns: n, capacity: 4096)
         let cols = columns.map { dialect.quote($0) }.joined(separator: ", ")
         let tuple = "(" + Array(repeating: "?", count: n).joined(separator: ", ") + ")"
         // Several rows per INSERT: fewer statement steps per row, and SQLite's per-statement
@@ -233,70 +304,43 @@ extension SQLiteWarehouse {
         defer { sqlite3_finalize(single) }
         let multi = try prepare("INSERT INTO \(dialect.quote(table)) (\(cols)) VALUES " + Array(repeating: tuple, count: perStatement).joined(separator: ", "))
         defer { sqlite3_finalize(multi) }
-        let done = DispatchSemaphore(value: 0)
         let statements = UncheckedBox((single, multi))
-        let traceStart = (ThreadTrace.wall(), ThreadTrace.cpu())
-        let otherCPU = UncheckedBox(CPUBox())
         try transaction {
-            let writer = Thread { [self] in
-                defer { otherCPU.value.seconds = ThreadTrace.cpu(); done.signal() }
+            @inline(__always) func bind(_ stmt: OpaquePointer, _ b: RowBatch, row r: Int, at offset: Int) {
+                let base = r * n
+                for c in 0..<n {
+                    let k = base + c
+                    let slot = Int32(offset + c + 1)
+                    switch b.tags[k] {
+                    case 0: sqlite3_bind_null(stmt, slot)
+                    case 1: sqlite3_bind_int64(stmt, slot, b.words[k])
+                    case 2: sqlite3_bind_double(stmt, slot, Double(bitPattern: UInt64(bitPattern: b.words[k])))
+                    default:
+                        // The sink wrote a zero byte after the text (BatchSink.putText).
+                        sqlite3_bind_text64(stmt, slot, UnsafeRawPointer(b.data + Int(b.words[k])).assumingMemoryBound(to: CChar.self), UInt64(b.lengths[k]), nil, UInt8(SQLITE_UTF8_ZT))
+                    }
+                }
+            }
+            try BatchPipeline.insert(columns: n, label: table, consume: { [self] b in
                 let (single, multi) = statements.value
-                @inline(__always) func bind(_ stmt: OpaquePointer, _ b: RowBatch, row r: Int, at offset: Int) {
-                    let base = r * n
-                    for c in 0..<n {
-                        let k = base + c
-                        let slot = Int32(offset + c + 1)
-                        switch b.tags[k] {
-                        case 0: sqlite3_bind_null(stmt, slot)
-                        case 1: sqlite3_bind_int64(stmt, slot, b.words[k])
-                        case 2: sqlite3_bind_double(stmt, slot, Double(bitPattern: UInt64(bitPattern: b.words[k])))
-                        default:
-                            // The sink wrote a zero byte after the text (BatchSink.putText).
-                            sqlite3_bind_text64(stmt, slot, UnsafeRawPointer(b.data + Int(b.words[k])).assumingMemoryBound(to: CChar.self), UInt64(b.lengths[k]), nil, UInt8(SQLITE_UTF8_ZT))
-                        }
+                var r = 0
+                while r < b.rows {
+                    let stmt: OpaquePointer
+                    if b.rows - r >= perStatement {
+                        for j in 0..<perStatement { bind(multi, b, row: r + j, at: j * n) }
+                        stmt = multi
+                        r += perStatement
+                    } else {
+                        bind(single, b, row: r, at: 0)
+                        stmt = single
+                        r += 1
                     }
+                    let rc = sqlite3_step(stmt)
+                    sqlite3_reset(stmt)
+                    if rc != SQLITE_DONE { throw NexusError("sql", self.lastError) }
                 }
-                while let b = channel.takeFull() {
-                    var r = 0
-                    while r < b.rows {
-                        let stmt: OpaquePointer
-                        if b.rows - r >= perStatement {
-                            for j in 0..<perStatement { bind(multi, b, row: r + j, at: j * n) }
-                            stmt = multi
-                            r += perStatement
-                        } else {
-                            bind(single, b, row: r, at: 0)
-                            stmt = single
-                            r += 1
-                        }
-                        let rc = sqlite3_step(stmt)
-                        sqlite3_reset(stmt)
-                        if rc != SQLITE_DONE {
-                            channel.close(NexusError("sql", self.lastError))
-                            return
-                        }
-                    }
-                    channel.putEmpty(b)
-                }
-            }
-            writer.stackSize = 1 << 22
-            writer.start()
-            guard let first = channel.takeEmpty() else { throw NexusError("engine", "the writer stopped") }
-            let sink = BatchSink(channel: channel, batch: first)
-            do {
-                try produce(sink)
-                sink.seal()
-                if sink.batch.rows > 0 { channel.putFull(sink.batch) }
-                channel.close()
-            } catch {
-                channel.close(error)
-                done.wait()
-                throw error
-            }
-            done.wait()
-            if let failure = channel.failure { throw failure }
+            }, produce: produce)
         }
-        ThreadTrace.report("insert \(table)", wall: ThreadTrace.wall() - traceStart.0, main: ThreadTrace.cpu() - traceStart.1, other: otherCPU.value.seconds)
     }
 
     /// Streams the rows of a query through `body` on the calling thread while a second thread
@@ -305,13 +349,8 @@ extension SQLiteWarehouse {
         let stmt = try prepare(sql)
         defer { sqlite3_finalize(stmt) }
         let n = Int(sqlite3_column_count(stmt))
-        let channel = BatchChannel(columns: n, capacity: 4096)
-        let done = DispatchSemaphore(value: 0)
         let statement = UncheckedBox(stmt)
-        let traceStart = (ThreadTrace.wall(), ThreadTrace.cpu())
-        let otherCPU = UncheckedBox(CPUBox())
-        let reader = Thread { [self] in
-            defer { otherCPU.value.seconds = ThreadTrace.cpu(); done.signal() }
+        try BatchPipeline.scan(columns: n, fill: { [self] channel in
             let stmt = statement.value
             guard var b = channel.takeEmpty() else { return }
             while true {
@@ -346,24 +385,7 @@ extension SQLiteWarehouse {
             }
             if b.rows > 0 { channel.putFull(b) }
             channel.close()
-        }
-        reader.stackSize = 1 << 22
-        reader.start()
-        do {
-            while let b = channel.takeFull() {
-                for r in 0..<b.rows { try body(BatchRow(batch: b, base: r * n)) }
-                channel.putEmpty(b)
-            }
-        } catch {
-            channel.close(error)
-            // Let the reader see the close and stop before the statement is finalized.
-            while channel.takeFull() != nil {}
-            done.wait()
-            throw error
-        }
-        done.wait()
-        if let failure = channel.failure { throw failure }
-        ThreadTrace.report("scan", wall: ThreadTrace.wall() - traceStart.0, main: ThreadTrace.cpu() - traceStart.1, other: otherCPU.value.seconds)
+        }, body)
     }
 }
 

@@ -22,9 +22,19 @@ final class TransactionDepth { var value = 0 }
 /// The kind of a value as the warehouse holds it.
 public enum SQLStorage: Sendable { case null, integer, real, text }
 
-/// The storage backend: SQLite now, PostgreSQL later. Only nexus's own warehouses conform.
+/// The storage backend (SQLite, PostgreSQL). Only nexus's own warehouses conform.
 public protocol Warehouse: AnyObject {
     var dialect: any SQLDialect { get }
+    /// Where the warehouse is, for messages: a file path, or user, host, port, database and schema.
+    var location: String { get }
+    /// Whether the warehouse is one process's file that nexus alone writes through its
+    /// connection (SQLite): its file change counter then tells whether anything else wrote
+    /// to it since the last build. A server cannot tell that, so every run builds its models
+    /// and nexus tables again there (seeds are still loaded only when their files changed).
+    var tracksChanges: Bool { get }
+    /// Creates, in the warehouse, the functions the seed's Snowflake SQL calls that the
+    /// warehouse lacks (PostgreSQL's `to_timestamp_ntz`); SQLite's connections have them.
+    func installCompatibilityFunctions() throws
     /// Runs one or more statements that return no rows.
     func execute(_ sql: String) throws
     /// Runs one statement and returns how many rows it inserted, updated or deleted.
@@ -46,6 +56,18 @@ public protocol Warehouse: AnyObject {
     func relationKind(_ name: String) throws -> RelationKind?
     /// All relation names of a kind.
     func relations() throws -> [(name: String, kind: RelationKind)]
+    /// Creates `table` from a query, with the column types the query's columns have; returns
+    /// the rows inserted.
+    func createTable(_ table: String, as select: String) throws -> Int
+    /// Creates `table` with the given columns and declared types, and fills it from a query.
+    func createTable(_ table: String, columns: [(name: String, type: String)], as select: String) throws -> Int
+    /// Bulk load: inserts the rows `produce` binds (on the calling thread) while a second
+    /// thread hands them to the warehouse (SQLite's prepared inserts, PostgreSQL's COPY).
+    func insertPipelined(into table: String, columns: [String], _ produce: (BatchSink) throws -> Void) throws
+    /// Streams a query's rows through `body` on the calling thread while a second thread
+    /// reads them from the warehouse into batches. Integers, reals and booleans (as 1 and 0)
+    /// come as numbers, everything else as text.
+    func scanPipelined(_ sql: String, _ body: (BatchRow) throws -> Void) throws
     /// Runs `body` in one transaction: all of it or none of it.
     func transaction<R>(_ body: () throws -> R) throws -> R
     /// Runs one parameterised statement (`?` placeholders) once per row of `rows`, prepared once.
@@ -106,6 +128,10 @@ extension Warehouse {
     }
 
     public func useReadCache() throws {}
+
+    public var tracksChanges: Bool { false }
+
+    public func installCompatibilityFunctions() throws {}
 
     /// One transaction around `body`, opened with `begin`; a call inside an open one
     /// (`depth` above 0) joins it. A failure rolls back and rethrows.

@@ -16,7 +16,7 @@ struct EngineParityTests {
         let text = try String(contentsOfFile: yml, encoding: .utf8)
         try (text + "\nengine: \(engine)\n").write(toFile: yml, atomically: true, encoding: .utf8)
         let project = try Project.load(root: root)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         let reporter = SilentReporter()
         try Runner(project: project, warehouse: w, reporter: reporter, processedAt: 0).run()
         var out: [String: [[String?]]] = [:]

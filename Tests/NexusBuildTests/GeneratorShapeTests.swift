@@ -18,7 +18,7 @@ struct GeneratorShapeTests {
         #expect(stats.declarations == 3 * base.declarations)
         #expect(stats.events == base.events + 200 * 2 + 200)
         let project = try Project.load(root: dir)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: 0).run()
         // Each visitor is an entity of its own; each person has up to three locations.
         #expect(try w.count("SELECT count(*) FROM nexus_entities WHERE entity_type = 'person'") == 400)
@@ -34,7 +34,7 @@ struct GeneratorShapeTests {
         clinic.shape.nexusIDs = true
         let stats = try clinic.write(to: dir)
         let project = try Project.load(root: dir)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: 0).run()
         #expect(try w.count("SELECT count(*) FROM nexus_events WHERE event_id GLOB 'evt_[0-9a-f]*' AND length(event_id) = 36") == stats.events)
         #expect(try w.count("SELECT count(*) FROM nexus_entity_identifiers WHERE edge_id GLOB 'ent_edg_*'") == stats.identifiers)

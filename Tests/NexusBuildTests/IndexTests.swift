@@ -112,7 +112,7 @@ struct IndexTests {
         let dir = NSTemporaryDirectory() + "nexus-plan-" + UUID().uuidString
         _ = try SyntheticClinic(persons: 300, seedOutputs: true).write(to: dir)
         let project = try Project.load(root: dir)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: 0).run()
         let plan = try w.strings("EXPLAIN QUERY PLAN SELECT * FROM customer_io_events").map { $0[3] ?? "" }
         #expect(plan.contains { $0.hasPrefix("SEARCH") && $0.contains("nexus_entity_participants") }, "\(plan)")

@@ -51,7 +51,7 @@ struct PlainSQLiteTests {
         try DemoProject.write(to: dir)
         let project = try Project.load(root: dir)
         let reporter = SilentReporter()
-        try Runner(project: project, warehouse: try Runner.openWarehouse(project), reporter: reporter, processedAt: 0).run()
+        try Runner(project: project, warehouse: try Runner.openSQLite(project), reporter: reporter, processedAt: 0).run()
         // The seed's Customer.io models stay views: their SQL is SQLite's own now.
         for name in ["customer_io_persons", "customer_io_events", "customer_io_locations", "customer_io_location_relationships"] {
             #expect(try SQLiteWarehouse(path: dir + "/warehouse.sqlite").relationKind(name) == .view)
@@ -63,7 +63,7 @@ struct PlainSQLiteTests {
         let dir = NSTemporaryDirectory() + "nexus-plain-" + UUID().uuidString
         _ = try SyntheticClinic(persons: 300, customerIO: true, seedOutputs: true).write(to: dir)
         let project = try Project.load(root: dir)
-        try Runner(project: project, warehouse: try Runner.openWarehouse(project), reporter: SilentReporter(), processedAt: 0).run()
+        try Runner(project: project, warehouse: try Runner.openSQLite(project), reporter: SilentReporter(), processedAt: 0).run()
         try readEverything(dir, checked: "customer_io_events")
     }
 

@@ -145,7 +145,7 @@ struct SafetyTests {
         let f = basicFixture()
         try f.write()
         let project = try Project.load(root: f.root)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         let r1 = SilentReporter()
         try Runner(project: project, warehouse: w, reporter: r1, processedAt: 0).run()
         #expect(r1.steps.filter { $0.kind == "seed" }.allSatisfy { $0.rows != nil })
@@ -200,7 +200,7 @@ struct UpToDateTests {
         try f.write()
         let project = try Project.load(root: f.root)
         func run(_ force: Bool = false) throws -> Bool {
-            let w = try Runner.openWarehouse(project)
+            let w = try Runner.openSQLite(project)
             return try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: 0).run(force: force)
         }
         #expect(try run() == true)
@@ -217,7 +217,7 @@ struct UpToDateTests {
         // A changed model rebuilds.
         try "select entity_id, entity_type from {{ ref('nexus_entities') }}".write(toFile: f.root + "/models/people.sql", atomically: true, encoding: .utf8)
         let changed = try Project.load(root: f.root)
-        let w = try Runner.openWarehouse(changed)
+        let w = try Runner.openSQLite(changed)
         #expect(try Runner(project: changed, warehouse: w, reporter: SilentReporter(), processedAt: 0).run() == true)
         #expect(try w.columns(of: "people")?.count == 2)
 
@@ -239,7 +239,7 @@ extension BadInputTests {
         /// What each step reported: nil when it was built, its note when it was kept.
         func run(force: Bool = false) throws -> [String: String] {
             let project = try Project.load(root: f.root)
-            let w = try Runner.openWarehouse(project)
+            let w = try Runner.openSQLite(project)
             let r = SilentReporter()
             try Runner(project: project, warehouse: w, reporter: r, processedAt: 0).run(force: force)
             var out: [String: String] = [:]
@@ -272,7 +272,7 @@ struct DemoTests {
         let dir = NSTemporaryDirectory() + "nexus-demo-" + UUID().uuidString
         try DemoProject.write(to: dir)
         let project = try Project.load(root: dir)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         let reporter = SilentReporter()
         let runner = Runner(project: project, warehouse: w, reporter: reporter, processedAt: 0)
         try runner.run()
@@ -347,7 +347,7 @@ struct DemoTests {
         let dir = NSTemporaryDirectory() + "nexus-gen-" + UUID().uuidString
         let stats = try SyntheticClinic(persons: 200).write(to: dir)
         let project = try Project.load(root: dir)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: 0).run()
         #expect(try w.count("SELECT count(*) FROM nexus_events") == stats.events)
         #expect(try w.count("SELECT count(*) FROM nexus_entity_identifiers") == stats.identifiers)

@@ -40,6 +40,14 @@ struct SQLEngineSnapshotTests {
         func analyze(_ tables: [String]) throws { record("ANALYZE \(tables.joined(separator: ", "))") }
         func moveStatistics(_ renames: [(from: String, to: String)]) throws {}
         func lock(_ purpose: WarehouseLock.Purpose, timeout: Double) throws -> WarehouseLock { WarehouseLock {} }
+        var location: String { "recorder" }
+        func createTable(_ table: String, as select: String) throws -> Int { record("CREATE TABLE \(table) AS \(select)"); return 0 }
+        func createTable(_ table: String, columns: [(name: String, type: String)], as select: String) throws -> Int {
+            record("CREATE TABLE \(table) (\(columns.map { "\($0.name) \($0.type)" }.joined(separator: ", "))) AS \(select)")
+            return 0
+        }
+        func insertPipelined(into table: String, columns: [String], _ produce: (BatchSink) throws -> Void) throws { record("INSERT INTO \(table)") }
+        func scanPipelined(_ sql: String, _ body: (BatchRow) throws -> Void) throws { record(sql) }
     }
 
     @Test(arguments: [0, 1, 2])

@@ -87,7 +87,7 @@ final class Fixture {
 
     func build(processedAt: Int64 = 1_800_000_000_000_000, force: Bool = false) throws -> SQLiteWarehouse {
         let project = try Project.load(root: root)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         try Runner(project: project, warehouse: w, reporter: SilentReporter(), processedAt: processedAt).run(force: force)
         return w
     }
@@ -96,7 +96,7 @@ final class Fixture {
     func runReporting(processedAt: Int64 = 0) throws -> (SQLiteWarehouse, SilentReporter) {
         try write()
         let project = try Project.load(root: root)
-        let w = try Runner.openWarehouse(project)
+        let w = try Runner.openSQLite(project)
         let reporter = SilentReporter()
         try Runner(project: project, warehouse: w, reporter: reporter, processedAt: processedAt).run()
         return (w, reporter)
@@ -129,5 +129,12 @@ extension SQLiteWarehouse {
 
     func entityID(_ type: String, _ value: String, entityType: String = "person") throws -> String? {
         try scalar("SELECT \(entityType)_id FROM nexus_resolved_\(entityType)_identifiers WHERE identifier_type = '\(type)' AND identifier_value = '\(value)'")
+    }
+}
+
+extension Runner {
+    /// The project's warehouse, which these tests build on SQLite.
+    static func openSQLite(_ project: Project) throws -> SQLiteWarehouse {
+        try openWarehouse(project) as! SQLiteWarehouse
     }
 }

@@ -9,13 +9,19 @@ import NexusWarehouse
 struct PostgresCLITests {
     let cli = CLITests()
 
-    @Test func readingCommandsWorkAgainstPostgres() throws {
+    /// A connection to the test server, and a fresh schema there.
+    func freshSchema() throws -> (server: PostgresServer, admin: PostgresWarehouse, schema: String) {
         let server = try PostgresServer.shared()
         let schema = "cli_" + UUID().uuidString.prefix(8).lowercased()
         var settings = PostgresWarehouse.Settings(host: server.host, port: server.port, database: server.database, user: server.user, sslmode: "disable")
         settings.passwordFile = server.passwordFile
         let admin = try PostgresWarehouse(settings)
         try admin.execute("CREATE SCHEMA \(schema)")
+        return (server, admin, schema)
+    }
+
+    @Test func readingCommandsWorkAgainstPostgres() throws {
+        let (server, admin, schema) = try freshSchema()
         try admin.execute("CREATE TABLE \(schema).customer_io_persons (\"userId\" text, plan text, \"timestamp\" timestamp)")
         try admin.execute("INSERT INTO \(schema).customer_io_persons VALUES ('ann@x.test', 'gold', '2025-01-02 03:04:05'), ('bo@x.test', NULL, '2025-01-03 00:00:00')")
         let dir = try cli.tempDir()
@@ -32,7 +38,7 @@ struct PostgresCLITests {
               sslmode: disable
 
             """.write(toFile: dir + "/nexus.yml", atomically: true, encoding: .utf8)
-        // The model that built the table (elsewhere: `nexus run` does not build on PostgreSQL yet).
+        // The model that built the table (elsewhere).
         try FileManager.default.createDirectory(atPath: dir + "/models", withIntermediateDirectories: true)
         try "select 'ann@x.test' as \"userId\"\n".write(toFile: dir + "/models/customer_io_persons.sql", atomically: true, encoding: .utf8)
         let show = try cli.nexus(["show", "customer_io_persons", "--project", dir])
@@ -48,7 +54,7 @@ struct PostgresCLITests {
         // Not in this version on PostgreSQL: one line each, non-zero.
         let doctor = try cli.nexus(["doctor", "--project", dir])
         #expect(doctor.status == 0 && doctor.stdout.contains("customer_io_persons") && doctor.stdout.contains("warning(s)"), "\(doctor.stdout) \(doctor.stderr)")
-        for (args, want) in [(["run"], "not in this version"), (["sync", "customerio", "--dry-run"], "works on the embedded SQLite warehouse")] {
+        for (args, want) in [(["sync", "customerio", "--dry-run"], "works on the embedded SQLite warehouse")] {
             let r = try cli.nexus(args + ["--project", dir])
             #expect(r.status != 0 && r.stderr.contains(want) && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
         }
@@ -59,5 +65,55 @@ struct PostgresCLITests {
         let bad = try cli.nexus(["show", "customer_io_persons", "--project", dir])
         #expect(bad.status != 0 && bad.stderr.contains("\(server.host):\(server.port)/\(server.database)") && bad.stderr.contains("bad-password"), "\(bad.stderr)")
         #expect(bad.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// A fresh schema on the test server and the demo pointed at it.
+    func demoOnPostgres(engine: String? = nil) throws -> (dir: String, admin: PostgresWarehouse, schema: String) {
+        let (server, admin, schema) = try freshSchema()
+        let dir = try cli.tempDir()
+        let demo = try cli.nexus(["demo", "demo"], in: dir)
+        #expect(demo.status == 0, "\(demo.stderr)")
+        try server.useInProject(dir + "/demo", schema: schema, engine: engine)
+        return (dir + "/demo", admin, schema)
+    }
+
+    /// `nexus run` builds into PostgreSQL, and the reading commands read what it built.
+    @Test func runBuildsTheDemoOnPostgres() throws {
+        let (dir, admin, schema) = try demoOnPostgres()
+        let run = try cli.nexus(["run", "--project", dir])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("building clinic_demo into postgres") && run.stderr.contains("identity resolution ("), "the SQL engine is PostgreSQL's default: \(run.stderr)")
+        #expect(try admin.integer("SELECT count(*) FROM \(schema).nexus_entities") > 300)
+        let explain = try cli.nexus(["explain", "email", "chain.walker@example.com", "--project", dir])
+        #expect(explain.status == 0 && explain.stdout.contains("chain.walker@example.com"), "\(explain.stdout) \(explain.stderr)")
+        let show = try cli.nexus(["show", "customer_io_persons", "--limit", "3", "--project", dir])
+        #expect(show.status == 0 && show.stdout.contains("userId"), "\(show.stdout) \(show.stderr)")
+        // Nothing of the build's staging is left in the schema.
+        #expect(try admin.integer("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '\(schema)' AND c.relname LIKE '\\_\\_nexus%'") == 0)
+    }
+
+    /// A run killed in the middle of its build leaves the last build as it was, readable, and
+    /// the next run (once the killed one's server session ends) builds and drops its staging.
+    @Test func aKilledRunLeavesThePreviousBuildOnPostgres() throws {
+        let (dir, admin, schema) = try demoOnPostgres()
+        #expect(try cli.nexus(["run", "--project", dir]).status == 0)
+        let before = try admin.query("SELECT entity_id FROM \(schema).nexus_entities ORDER BY entity_id").rows
+        // A model that takes its time, so that the run is surely mid-build when killed.
+        try "{{ config(materialized='table') }}\nselect 1 as x from (select pg_sleep(4)) s\n".write(toFile: dir + "/models/slow.sql", atomically: true, encoding: .utf8)
+        let p = try cli.launch(["run", "--project", dir], env: ["SOURCE_DATE_EPOCH": "1800000000"])
+        var staged = 0
+        for _ in 0..<100 where staged == 0 {
+            usleep(100_000)
+            staged = try admin.integer("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '\(schema)' AND c.relname LIKE '\\_\\_nexus\\_stage\\_\\_%'")
+        }
+        #expect(staged > 0, "the run was building")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(try admin.query("SELECT entity_id FROM \(schema).nexus_entities ORDER BY entity_id").rows == before, "the previous build, untouched")
+        let again = try cli.nexus(["run", "--project", dir])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try admin.integer("SELECT count(*) FROM \(schema).slow") == 1)
+        #expect(try admin.query("SELECT entity_id FROM \(schema).nexus_entities ORDER BY entity_id").rows == before)
+        #expect(try admin.integer("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '\(schema)' AND c.relname LIKE '\\_\\_nexus%'") == 0)
     }
 }

@@ -52,9 +52,11 @@ struct DialectSQLTests {
         let d = DialectSQLTests.dialects[k]
         let c = try call("{{ nexus.customer_io_relationships(object_type_id='1', object_id_column='location_id', object_name_column='location_name') }}")
         let sql = try CustomerIORelationships(c).sql(relation: { d.quote($0) }, catalog: catalog, dialect: d)
-        #expect(sql.contains("'is_primary_location', case when rank_by_recency = 1 then true else false end"))
-        #expect(sql.contains("'has_multiple_locations', case when object_count > 1 then true else false end"))
-        #expect(sql.contains("'location_name', object_name"))
+        // PostgreSQL's values go through nexus_json_value (timestamps spelled as Snowflake's).
+        let (open, close) = d.name == "postgres" ? ("nexus_json_value(", ")") : ("", "")
+        #expect(sql.contains("'is_primary_location', \(open)case when rank_by_recency = 1 then true else false end\(close)"))
+        #expect(sql.contains("'has_multiple_locations', \(open)case when object_count > 1 then true else false end\(close)"))
+        #expect(sql.contains("'location_name', \(open)object_name\(close)"))
         switch d.name {
         case "postgres": #expect(sql.contains("json_strip_nulls(json_build_object("))
         default: #expect(sql.contains("object_construct("))

@@ -36,6 +36,8 @@ final class LibPQ: @unchecked Sendable {
     typealias ClearFn = @convention(c) (OpaquePointer?) -> Void
     typealias PutCopyDataFn = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32
     typealias PutCopyEndFn = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> Int32
+    typealias GetCopyDataFn = @convention(c) (OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, Int32) -> Int32
+    typealias FreememFn = @convention(c) (UnsafeMutableRawPointer?) -> Void
     typealias NoticeProcessor = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void
     typealias SetNoticeFn = @convention(c) (OpaquePointer?, NoticeProcessor?, UnsafeMutableRawPointer?) -> NoticeProcessor?
 
@@ -63,9 +65,11 @@ final class LibPQ: @unchecked Sendable {
     let putCopyData: PutCopyDataFn
     let putCopyEnd: PutCopyEndFn
     let setNoticeProcessor: SetNoticeFn
+    let getCopyData: GetCopyDataFn
+    let freemem: FreememFn
 
     // ExecStatusType and ConnStatusType values (libpq-fe.h).
-    static let commandOK: Int32 = 1, tuplesOK: Int32 = 2, copyIn: Int32 = 4, singleTuple: Int32 = 9
+    static let commandOK: Int32 = 1, tuplesOK: Int32 = 2, copyOut: Int32 = 3, copyIn: Int32 = 4, singleTuple: Int32 = 9
     static let connectionOK: Int32 = 0
 
     /// The library, loaded once; an error says how to install it.
@@ -118,5 +122,7 @@ final class LibPQ: @unchecked Sendable {
         putCopyData = try symbol("PQputCopyData", PutCopyDataFn.self)
         putCopyEnd = try symbol("PQputCopyEnd", PutCopyEndFn.self)
         setNoticeProcessor = try symbol("PQsetNoticeProcessor", SetNoticeFn.self)
+        getCopyData = try symbol("PQgetCopyData", GetCopyDataFn.self)
+        freemem = try symbol("PQfreemem", FreememFn.self)
     }
 }

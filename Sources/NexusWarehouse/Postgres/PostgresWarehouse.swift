@@ -235,7 +235,17 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
             ORDER BY a.attnum
             """ as SQL)
         if r.rows.isEmpty { return try relationKind(relation) == nil ? nil : [] }
-        return r.rows.map { ColumnInfo(name: $0[0].string ?? "", declaredType: $0[1].string ?? "") }
+        return r.rows.map { ColumnInfo(name: $0[0].string ?? "", declaredType: PostgresWarehouse.shortTypeName($0[1].string ?? "")) }
+    }
+
+    /// `format_type`'s long spellings as nexus's dialect writes them (`timestamp`), so that a
+    /// column nexus created reads back with the type it was created with.
+    static func shortTypeName(_ name: String) -> String {
+        switch name {
+        case "timestamp without time zone": return "timestamp"
+        case "timestamp with time zone": return "timestamptz"
+        default: return name
+        }
     }
 
     public func relationKind(_ name: String) throws -> RelationKind? {
@@ -312,6 +322,23 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
         for t in tables { try execute("ANALYZE \(dialect.quote(t))") }
     }
 
+    /// Renames the table and the indexes named after it (a primary key's index is named
+    /// `<table>_pkey` when created, and would keep the staging name otherwise).
+    public func renameTable(_ from: String, to: String) throws {
+        try execute("ALTER TABLE \(dialect.quote(from)) RENAME TO \(dialect.quote(to))")
+        let named = try query("""
+            SELECT i.relname FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE n.nspname = \(settings.schema) AND t.relname = \(to) ORDER BY i.relname
+            """ as SQL).rows.compactMap { $0.first?.string }
+        for index in named where index.hasPrefix(from) {
+            let renamed = to + index.dropFirst(from.count)
+            if try integer("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = \(settings.schema) AND c.relname = \(renamed)" as SQL) == 0 {
+                try execute("ALTER INDEX \(dialect.quote(index)) RENAME TO \(dialect.quote(renamed))")
+            }
+        }
+    }
+
     /// PostgreSQL's statistics belong to the table, not its name: a rename keeps them.
     public func moveStatistics(_ renames: [(from: String, to: String)]) throws {}
 
@@ -361,69 +388,9 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
         for sql in PostgresSpelling.functions(schema: settings.schema, dialect: dialect) { try execute(sql) }
     }
 
-    // MARK: bulk load
+    public func installCompatibilityFunctions() throws { try createSnowflakeFunctions() }
 
-    /// Loads rows with `COPY table (columns) FROM STDIN` (text format): `rows` calls `send`
-    /// with each row's values, NULL as nil. Returns the rows loaded.
-    @discardableResult
-    public func copy(into table: String, columns: [String], _ rows: (_ send: ([String?]) throws -> Void) throws -> Void) throws -> Int {
-        let sql = "COPY \(dialect.quote(table)) (\(columns.map { dialect.quote($0) }.joined(separator: ", "))) FROM STDIN"
-        guard let start = pq.exec(conn, sql) else { throw failure(nil) }
-        guard pq.resultStatus(start) == LibPQ.copyIn else {
-            let error = failure(start)
-            pq.clear(start)
-            throw error
-        }
-        pq.clear(start)
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 20)
-        var count = 0
-        func flush() throws {
-            guard !buffer.isEmpty else { return }
-            let ok = buffer.withUnsafeBufferPointer { b in
-                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { pq.putCopyData(conn, $0, Int32(b.count)) }
-            }
-            buffer.removeAll(keepingCapacity: true)
-            guard ok == 1 else { throw failure(nil) }
-        }
-        var failed: Error?
-        do {
-            try rows { values in
-                guard values.count == columns.count else {
-                    throw NexusError("warehouse", "COPY into \(table): a row has \(values.count) values for \(columns.count) columns")
-                }
-                for (i, v) in values.enumerated() {
-                    if i > 0 { buffer.append(9) }
-                    guard let v else { buffer.append(92); buffer.append(78); continue }  // \N
-                    for b in v.utf8 {
-                        switch b {
-                        case 92: buffer.append(92); buffer.append(92)
-                        case 9: buffer.append(92); buffer.append(116)
-                        case 10: buffer.append(92); buffer.append(110)
-                        case 13: buffer.append(92); buffer.append(114)
-                        default: buffer.append(b)
-                        }
-                    }
-                }
-                buffer.append(10)
-                count += 1
-                if buffer.count >= 1 << 20 { try flush() }
-            }
-            try flush()
-        } catch {
-            failed = error
-        }
-        // End the COPY either way (aborting it when the rows failed), then read its outcome.
-        _ = failed == nil ? pq.putCopyEnd(conn, nil) : pq.putCopyEnd(conn, "nexus stopped the load")
-        var serverError: Error?
-        while let result = pq.getResult(conn) {
-            if pq.resultStatus(result) != LibPQ.commandOK, serverError == nil { serverError = failure(result) }
-            pq.clear(result)
-        }
-        if let failed { throw failed }
-        if let serverError { throw serverError }
-        return count
-    }
+    public var location: String { settings.label }
 }
 
 /// One row of a PostgreSQL result (text format).

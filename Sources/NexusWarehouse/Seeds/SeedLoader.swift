@@ -20,7 +20,7 @@ public struct SeedLoader {
     }
 
     /// - Parameter tee: also hands every loaded row to a consumer (see `SeedTee`).
-    public static func load(file: String, displayPath: String, table: String, warehouse: SQLiteWarehouse,
+    public static func load(file: String, displayPath: String, table: String, warehouse: any Warehouse,
                             overrides: [String: ColumnType], tee: SeedTee? = nil) throws -> Result {
         var inferred: [ColumnType]? = nil
         for _ in 0..<3 {
@@ -37,7 +37,7 @@ public struct SeedLoader {
 
     enum Attempt { case done(Result), retry([ColumnType]) }
 
-    static func attempt(file: String, displayPath: String, table: String, warehouse: SQLiteWarehouse,
+    static func attempt(file: String, displayPath: String, table: String, warehouse: any Warehouse,
                         overrides: [String: ColumnType], types given: [ColumnType]?, tee: SeedTee?) throws -> Attempt {
         let reader = try CSVReader(path: file, displayPath: displayPath)
         guard try reader.next() else {
@@ -92,47 +92,56 @@ public struct SeedLoader {
         var tracking = false
         let tsBuffers = (0..<n).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: 32) }
         defer { tsBuffers.forEach { $0.deallocate() } }
-        do {
-            try warehouse.insertPipelined(into: table, columns: header) { w in
-                for row in sample {
-                    for i in 0..<n {
-                        guard var v = row[i] else { w.bindNull(i); continue }
-                        let ok = v.withUTF8 { bindStable(w, i, UnsafeRawBufferPointer($0), types[i], tsBuffers[i]) }
-                        if !ok { demoted = true; w.bind(i, v) }
-                    }
-                    try tee?.feed(w)
-                    try w.insertRow()
-                    rows += 1
+        // A value that does not fit its column's type ends the load: the table is loaded again
+        // with the types the whole file supports, so the rest of the file is only observed
+        // (a server would refuse the value anyway, and the rows would be thrown away).
+        try warehouse.insertPipelined(into: table, columns: header) { w in
+            for row in sample {
+                for i in 0..<n {
+                    guard var v = row[i] else { w.bindNull(i); continue }
+                    let ok = v.withUTF8 { bindStable(w, i, UnsafeRawBufferPointer($0), types[i], tsBuffers[i]) }
+                    if !ok { demoted = true }
                 }
-                if demoted { tracking = true }
-                while more, try reader.next() {
-                    try checkWidth(reader, n, displayPath)
-                    if !reader.recordIsASCII {
-                        for i in 0..<n { try validateUTF8(reader, i, displayPath, header[i]) }
-                    }
-                    for i in 0..<n {
-                        if reader.isNull(i) { w.bindNull(i); continue }
-                        let bytes = reader.field(i)
-                        if tracking { observed[i].observe(bytes) }
-                        if bindStable(w, i, bytes, types[i], tsBuffers[i]) { continue }
-                        if fixed[i] {
-                            let value = reader.string(i) ?? ""
-                            throw NexusError("csv", "value '\(value)' is not a \(types[i].rawValue), the type nexus.yml declares for it",
-                                             at: SourceLocation(file: displayPath, line: reader.line, columnName: header[i]))
-                        }
-                        if !tracking {
-                            // Every value so far fitted its column's type; start recording shapes.
-                            tracking = true
-                            for k in 0..<n { observed[k].include(types[k]) }
-                            observed[i].observe(bytes)
-                        }
-                        demoted = true
-                        w.bindStatic(i, bytes: bytes)
-                    }
-                    try tee?.feed(w)
-                    try w.insertRow()
-                    rows += 1
+                if demoted { tracking = true; return }
+                try tee?.feed(w)
+                try w.insertRow()
+                rows += 1
+            }
+            while more, try reader.next() {
+                try checkWidth(reader, n, displayPath)
+                if !reader.recordIsASCII {
+                    for i in 0..<n { try validateUTF8(reader, i, displayPath, header[i]) }
                 }
+                for i in 0..<n {
+                    if reader.isNull(i) { w.bindNull(i); continue }
+                    let bytes = reader.field(i)
+                    if tracking { observed[i].observe(bytes); continue }
+                    if bindStable(w, i, bytes, types[i], tsBuffers[i]) { continue }
+                    if fixed[i] {
+                        let value = reader.string(i) ?? ""
+                        throw NexusError("csv", "value '\(value)' is not a \(types[i].rawValue), the type nexus.yml declares for it",
+                                         at: SourceLocation(file: displayPath, line: reader.line, columnName: header[i]))
+                    }
+                    // Every value so far fitted its column's type; record shapes from here on.
+                    tracking = true
+                    demoted = true
+                    for k in 0..<n { observed[k].include(types[k]) }
+                    observed[i].observe(bytes)
+                }
+                if demoted { return }
+                try tee?.feed(w)
+                try w.insertRow()
+                rows += 1
+            }
+        }
+        if demoted {
+            // The rest of the file, observed only (a declared type is checked on the next load).
+            while more, try reader.next() {
+                try checkWidth(reader, n, displayPath)
+                if !reader.recordIsASCII {
+                    for i in 0..<n { try validateUTF8(reader, i, displayPath, header[i]) }
+                }
+                for i in 0..<n where !reader.isNull(i) { observed[i].observe(reader.field(i)) }
             }
         }
         if demoted {

@@ -26,7 +26,7 @@ extension Nexus {
         let warehouse = try NexusBuild.Runner.openWarehouse(project)
         let reporter = StderrReporter()
         let runner = NexusBuild.Runner(project: project, warehouse: warehouse, reporter: reporter)
-        runner.started = { FileHandle.standardError.write(Data("nexus: building \(project.config.name) into \(warehouse.path)\n".utf8)) }
+        runner.started = { FileHandle.standardError.write(Data("nexus: building \(project.config.name) into \(warehouse.location)\n".utf8)) }
         try runner.run(force: force)
         var table: [[String]] = []
         for name in project.nexusRelations {

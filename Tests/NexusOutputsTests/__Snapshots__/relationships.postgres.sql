@@ -3,14 +3,14 @@ SELECT object_id AS "groupId",
        user_id AS "userId",
        cast(updated_at as timestamp) AS "timestamp",
        json_strip_nulls(json_build_object(
-    'is_primary_location', case when rank_by_recency = 1 then true else false end,
-    'is_most_recent_location', case when rank_by_recency = 1 then true else false end,
-    'is_first_location', case when rank_by_first = 1 then true else false end,
-    'has_multiple_locations', case when object_count > 1 then true else false end,
-    'location_count', object_count,
-    'first_interaction_at', cast(first_interaction_at as timestamp),
-    'last_interaction_at', cast(last_interaction_at as timestamp),
-    'location_name', object_name)) AS "relationshipAttributes"
+    'is_primary_location', nexus_json_value(case when rank_by_recency = 1 then true else false end),
+    'is_most_recent_location', nexus_json_value(case when rank_by_recency = 1 then true else false end),
+    'is_first_location', nexus_json_value(case when rank_by_first = 1 then true else false end),
+    'has_multiple_locations', nexus_json_value(case when object_count > 1 then true else false end),
+    'location_count', nexus_json_value(object_count),
+    'first_interaction_at', nexus_json_value(cast(first_interaction_at as timestamp)),
+    'last_interaction_at', nexus_json_value(cast(last_interaction_at as timestamp)),
+    'location_name', nexus_json_value(object_name))) AS "relationshipAttributes"
 FROM (
     SELECT *,
            row_number() OVER (PARTITION BY person_id ORDER BY last_interaction_at DESC, object_entity_id) AS rank_by_recency,
