@@ -42,6 +42,12 @@ public protocol SQLDialect: Sendable {
     func stringAgg(_ expression: String, separator: String, orderBy: String) -> String
     /// The placeholder of the `n`th bound value (from 1) as the warehouse's driver reads it.
     func placeholder(_ n: Int) -> String
+    /// A column definition: an integer primary key the warehouse numbers itself, never
+    /// reusing a number (not even after rows are deleted).
+    func identityColumn(_ name: String) -> String
+    /// What follows `CREATE TABLE t (…)` for a table read and written by its primary key:
+    /// SQLite's `WITHOUT ROWID` stores rows in the key's order; elsewhere nothing.
+    var keyedTableOptions: String { get }
     /// A quoted identifier, which the warehouse reads back exactly as written (case kept).
     /// Standard SQL's double quotes unless a dialect says otherwise.
     func quote(_ identifier: String) -> String
@@ -106,6 +112,8 @@ public struct SQLiteDialect: SQLDialect {
     public init() {}
     public var name: String { "sqlite" }
     public func placeholder(_ n: Int) -> String { "?\(n)" }
+    public func identityColumn(_ name: String) -> String { "\(quote(name)) INTEGER PRIMARY KEY AUTOINCREMENT" }
+    public var keyedTableOptions: String { " WITHOUT ROWID" }
     public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9, 10, 13))" }
     public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "group_concat(\(e), \(literal(separator)) ORDER BY \(orderBy))" }
     /// SQLite's BINARY collation is byte order.
@@ -145,6 +153,8 @@ public struct PostgresDialect: SQLDialect {
     public init() {}
     public var name: String { "postgres" }
     public func placeholder(_ n: Int) -> String { "$\(n)" }
+    public func identityColumn(_ name: String) -> String { "\(quote(name)) bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY" }
+    public var keyedTableOptions: String { "" }
     public func byteOrder(_ expression: String) -> String { "(\(expression)) COLLATE \"C\"" }
     public func trimBlanks(_ e: String) -> String { "btrim(\(e), ' ' || chr(9) || chr(10) || chr(13))" }
     public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "string_agg(\(e), \(literal(separator)) ORDER BY \(orderBy))" }
@@ -186,6 +196,9 @@ public struct SnowflakeDialect: SQLDialect {
     public var name: String { "snowflake" }
     /// The SQL API's bindings are positional `?`.
     public func placeholder(_ n: Int) -> String { "?" }
+    /// Snowflake's sequences may leave gaps but never repeat; ORDER keeps them increasing.
+    public func identityColumn(_ name: String) -> String { "\(quote(name)) NUMBER(38,0) IDENTITY ORDER PRIMARY KEY" }
+    public var keyedTableOptions: String { "" }
     /// Snowflake compares text by its UTF-8 bytes unless a collation is set on the column.
     public func byteOrder(_ expression: String) -> String { "collate(\(expression), '')" }
     public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9) || char(10) || char(13))" }

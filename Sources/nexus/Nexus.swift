@@ -57,14 +57,6 @@ struct ProjectOption: ParsableArguments {
     }
 
     /// The project and its warehouse, for the commands that only work on SQLite so far.
-    func openSQLite(for command: String) throws -> (Project, SQLiteWarehouse) {
-        let (project, w) = try open()
-        guard let sqlite = w as? SQLiteWarehouse else {
-            throw NexusError(command, "`nexus \(command)` works on the embedded SQLite warehouse in this version; this project's warehouse is \(project.config.warehouse.type)")
-        }
-        return (project, sqlite)
-    }
-
     var root: String {
         let url = URL(fileURLWithPath: project, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         return url.standardizedFileURL.path

@@ -54,10 +54,6 @@ struct PostgresCLITests {
         // Not in this version on PostgreSQL: one line each, non-zero.
         let doctor = try cli.nexus(["doctor", "--project", dir])
         #expect(doctor.status == 0 && doctor.stdout.contains("customer_io_persons") && doctor.stdout.contains("warning(s)"), "\(doctor.stdout) \(doctor.stderr)")
-        for (args, want) in [(["sync", "customerio", "--dry-run"], "works on the embedded SQLite warehouse")] {
-            let r = try cli.nexus(args + ["--project", dir])
-            #expect(r.status != 0 && r.stderr.contains(want) && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
-        }
         // A wrong password file: one line naming the server and the file.
         try "wrong\n".write(toFile: dir + "/bad-password", atomically: true, encoding: .utf8)
         let yml = try String(contentsOfFile: dir + "/nexus.yml", encoding: .utf8)
@@ -115,5 +111,42 @@ struct PostgresCLITests {
         #expect(try admin.integer("SELECT count(*) FROM \(schema).slow") == 1)
         #expect(try admin.query("SELECT entity_id FROM \(schema).nexus_entities ORDER BY entity_id").rows == before)
         #expect(try admin.integer("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '\(schema)' AND c.relname LIKE '\\_\\_nexus%'") == 0)
+    }
+
+    /// `nexus sync customerio` on PostgreSQL: its state and log live in the schema, a second
+    /// sync sends nothing, and the calls are the ones the same build on SQLite sends.
+    @Test func syncWorksOnPostgresAndSendsWhatSQLiteSends() throws {
+        let (dir, admin, schema) = try demoOnPostgres()
+        let onPG = try FakeCustomerIO(), onSQLite = try FakeCustomerIO()
+        let yml = dir + "/nexus.yml"
+        let base = try String(contentsOfFile: yml, encoding: .utf8)
+        try (base + "customerio:\n  endpoint: \(onPG.url)\n  requests_per_second: 200\n").write(toFile: yml, atomically: true, encoding: .utf8)
+        #expect(try cli.nexus(["run", "--project", dir]).status == 0)
+        let env = ["CUSTOMERIO_API_KEY": FakeCustomerIO.key]
+        let dry = try cli.nexus(["sync", "customerio", "--dry-run", "--project", dir], env: env)
+        #expect(dry.status == 0 && dry.stdout.contains("dry run: nothing sent"), "\(dry.stdout) \(dry.stderr)")
+        let first = try cli.nexus(["sync", "customerio", "--project", dir], env: env)
+        #expect(first.status == 0, "\(first.stdout) \(first.stderr)")
+        let sent = try onPG.received().calls.count
+        #expect(sent > 300)
+        #expect(try admin.integer("SELECT count(*) FROM \(schema)._nexus_customerio_log WHERE status = 'sent'") == sent)
+        let second = try cli.nexus(["sync", "customerio", "--project", dir], env: env)
+        #expect(second.status == 0 && second.stdout.contains("sent 0,"), "\(second.stdout) \(second.stderr)")
+        #expect(try onPG.received().calls.count == sent)
+        #expect(try admin.integer("SELECT count(*) FROM \(schema)._nexus_customerio_state") == sent)
+        // The same demo on SQLite sends the same calls (messageIds included).
+        let sqliteDir = try cli.tempDir()
+        #expect(try cli.nexus(["demo", "demo"], in: sqliteDir).status == 0)
+        let sqliteYML = sqliteDir + "/demo/nexus.yml"
+        try (try String(contentsOfFile: sqliteYML, encoding: .utf8) + "customerio:\n  endpoint: \(onSQLite.url)\n  requests_per_second: 200\n").write(toFile: sqliteYML, atomically: true, encoding: .utf8)
+        #expect(try cli.nexus(["sync", "customerio", "--project", sqliteDir + "/demo"], env: env).status == 0)
+        func canonical(_ calls: [[String: Any]]) throws -> [String] {
+            try calls.map { call in
+                var c = call
+                c.removeValue(forKey: "sentAt")
+                return String(decoding: try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys]), as: UTF8.self)
+            }.sorted()
+        }
+        #expect(try canonical(onPG.received().calls) == canonical(onSQLite.received().calls))
     }
 }

@@ -65,18 +65,26 @@ public struct SyncState {
         self.warehouse = warehouse
         guard create else { return }
         let newLog = try warehouse.relationKind(SyncState.logTable) == nil
-        try warehouse.execute("""
-            CREATE TABLE IF NOT EXISTS \(SyncState.stateTable) (output TEXT NOT NULL, key TEXT NOT NULL, hash TEXT NOT NULL,
-                message_id TEXT NOT NULL, synced_at TIMESTAMP NOT NULL, PRIMARY KEY (output, key)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS \(SyncState.logTable) (log_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, output TEXT NOT NULL, key TEXT NOT NULL,
-                operation TEXT NOT NULL, status TEXT NOT NULL, http_code INTEGER, error TEXT, at TIMESTAMP NOT NULL,
-                hash TEXT, message_id TEXT);
-            CREATE TABLE IF NOT EXISTS \(SyncState.runsTable) (run_id TEXT NOT NULL, finished_at TIMESTAMP NOT NULL,
-                sent INTEGER, deleted INTEGER, unchanged INTEGER, failed INTEGER, skipped INTEGER, bytes INTEGER,
-                requests INTEGER, seconds REAL, stopped_at TEXT);
-            CREATE TABLE IF NOT EXISTS \(SyncState.metaTable) (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        let d = warehouse.dialect
+        let text = d.typeName(.text), time = d.typeName(.timestamp), int = d.typeName(.integer)
+        func table(_ name: String, _ columns: String, options: String = "") throws {
+            try warehouse.execute("CREATE TABLE IF NOT EXISTS \(d.quote(name)) (\(columns))\(options)")
+        }
+        try table(SyncState.stateTable, """
+            output \(text) NOT NULL, key \(text) NOT NULL, hash \(text) NOT NULL, message_id \(text) NOT NULL,
+            synced_at \(time) NOT NULL, PRIMARY KEY (output, key)
+            """, options: d.keyedTableOptions)
+        try table(SyncState.logTable, """
+            \(d.identityColumn("log_id")), run_id \(text) NOT NULL, output \(text) NOT NULL, key \(text) NOT NULL,
+            operation \(text) NOT NULL, status \(text) NOT NULL, http_code \(int), error \(text), at \(time) NOT NULL,
+            hash \(text), message_id \(text)
             """)
-        // log_id never repeats (AUTOINCREMENT), even after old log rows are deleted; a log
+        try table(SyncState.runsTable, """
+            run_id \(text) NOT NULL, finished_at \(time) NOT NULL, sent \(int), deleted \(int), unchanged \(int), failed \(int),
+            skipped \(int), bytes \(int), requests \(int), seconds \(d.typeName(.real)), stopped_at \(text)
+            """)
+        try table(SyncState.metaTable, "name \(text) PRIMARY KEY, value \(int) NOT NULL")
+        // log_id never repeats (an identity column), even after old log rows are deleted; a log
         // table created anew starts again at 1, so the merge mark goes with the old one.
         if newLog { try warehouse.execute("DELETE FROM \(SyncState.metaTable) WHERE name = 'merged_log_id'") }
     }
@@ -120,22 +128,35 @@ public struct SyncState {
         try warehouse.transaction {
             let from = try mergedUpTo()
             let r = try warehouse.query("SELECT max(log_id) FROM \(SyncState.logTable)")
-            guard case .integer(let to)? = r.rows.first?.first, to > from else { return }
+            let to: Int64
+            switch r.rows.first?.first {
+            case .integer(let v)?: to = v
+            case .text(let t)?: to = Int64(t) ?? 0
+            default: to = 0
+            }
+            guard to > from else { return }
             let log = SyncState.logTable, state = SyncState.stateTable
+            // Only each key's latest acknowledgement: one upsert may touch a key once
+            // (PostgreSQL refuses a second), and the latest is the one that counts.
             try warehouse.execute("""
-                INSERT INTO \(state) (output, key, hash, message_id, synced_at)
-                SELECT output, key, hash, message_id, at FROM \(log)
-                WHERE log_id > \(from) AND log_id <= \(to) AND status = 'sent' AND operation <> 'delete'
-                ORDER BY output, key, log_id
-                ON CONFLICT (output, key) DO UPDATE SET hash = excluded.hash, message_id = excluded.message_id, synced_at = excluded.synced_at;
-                DELETE FROM \(state) WHERE (output, key) IN (
-                    SELECT l.output, l.key FROM \(log) l
+                INSERT INTO \(id: state) (output, key, hash, message_id, synced_at)
+                SELECT output, key, hash, message_id, at FROM \(id: log)
+                WHERE log_id IN (SELECT max(log_id) FROM \(id: log)
+                                 WHERE log_id > \(from) AND log_id <= \(to) AND status = 'sent' AND operation <> 'delete'
+                                 GROUP BY output, key)
+                ORDER BY output, key
+                ON CONFLICT (output, key) DO UPDATE SET hash = excluded.hash, message_id = excluded.message_id, synced_at = excluded.synced_at
+                """ as SQL)
+            try warehouse.execute("""
+                DELETE FROM \(id: state) WHERE (output, key) IN (
+                    SELECT l.output, l.key FROM \(id: log) l
                     WHERE l.log_id > \(from) AND l.log_id <= \(to) AND l.status = 'sent' AND l.operation = 'delete'
-                      AND NOT EXISTS (SELECT 1 FROM \(log) k WHERE k.log_id > l.log_id AND k.log_id <= \(to) AND k.output = l.output
-                                      AND k.key = l.key AND k.status = 'sent' AND k.operation <> 'delete'));
-                INSERT INTO \(SyncState.metaTable) (name, value) VALUES ('merged_log_id', \(to))
-                ON CONFLICT (name) DO UPDATE SET value = excluded.value;
-                """)
+                      AND NOT EXISTS (SELECT 1 FROM \(id: log) k WHERE k.log_id > l.log_id AND k.log_id <= \(to) AND k.output = l.output
+                                      AND k.key = l.key AND k.status = 'sent' AND k.operation <> 'delete'))
+                """ as SQL)
+            let d = warehouse.dialect
+            try warehouse.executeMany(d.upsert(into: SyncState.metaTable, columns: ["name", "value"], key: "name", placeholders: [d.placeholder(1), d.placeholder(2)]),
+                                      [[.text("merged_log_id"), .integer(to)]])
         }
     }
 }

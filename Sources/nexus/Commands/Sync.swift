@@ -29,7 +29,7 @@ extension Nexus {
 
             func run() throws {
                 try Nexus.guarded {
-                    let (project, w) = try options.openSQLite(for: "sync")
+                    let (project, w) = try options.open()
                     // One sync at a time (each reads and writes the sync log), reading a
                     // published build: a run that is publishing is waited for.
                     let timeout = project.config.warehouse.lockTimeout
@@ -78,9 +78,9 @@ extension Nexus {
                     var settings = SyncSender.Settings(baseURL: cfg.baseURL, apiKey: key, requestsPerSecond: cfg.requestsPerSecond)
                     settings.gzip = cfg.gzip
                     let sender = SyncSender(settings: settings, warehouse: w, runID: String(runID))
-                    let s = try BuildState.preservingBuild(warehouse: w.path) {
-                        try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) }
-                    }
+                    let send = { try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) } }
+                    // On SQLite, the sync's own writes must not make the last build look stale.
+                    let s = try (w as? SQLiteWarehouse).map { try BuildState.preservingBuild(warehouse: $0.path, send) } ?? send()
                     print("sent \(s.sent), deleted \(s.deleted), unchanged \(s.unchanged), failed \(s.failed), rejected \(s.skipped); \(s.requests) request(s), \(TextTable.group(s.bytes)) bytes, \(String(format: "%.2f", s.seconds)) s (run \(runID))")
                     if s.failed > 0 { throw ExitCode(2) }
                 }
