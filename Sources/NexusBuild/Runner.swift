@@ -218,7 +218,7 @@ public final class Runner {
             try swap()
             record(StepResult(kind: "swap", name: "publish build", rows: staged.count, seconds: now() - t0, note: "relations replaced in one transaction"))
         } catch {
-            try? dropStaged()
+            try? warehouse.withoutStatementTimeout { try dropStaged() }
             throw error
         }
     }

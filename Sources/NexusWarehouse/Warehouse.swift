@@ -35,6 +35,9 @@ public protocol Warehouse: AnyObject {
     /// Creates, in the warehouse, the functions the seed's Snowflake SQL calls that the
     /// warehouse lacks (PostgreSQL's `to_timestamp_ntz`); SQLite's connections have them.
     func installCompatibilityFunctions() throws
+    /// Runs `body` (a failed run's cleanup) free of the statement timeout that may have just
+    /// stopped the run, so that the cleanup itself is not stopped too.
+    func withoutStatementTimeout<R>(_ body: () throws -> R) throws -> R
     /// Runs one or more statements that return no rows.
     func execute(_ sql: String) throws
     /// Runs one statement and returns how many rows it inserted, updated or deleted.
@@ -132,6 +135,8 @@ extension Warehouse {
     public var tracksChanges: Bool { false }
 
     public func installCompatibilityFunctions() throws {}
+
+    public func withoutStatementTimeout<R>(_ body: () throws -> R) throws -> R { try body() }
 
     /// One transaction around `body`, opened with `begin`; a call inside an open one
     /// (`depth` above 0) joins it. A failure rolls back and rethrows.

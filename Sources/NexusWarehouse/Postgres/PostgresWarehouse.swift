@@ -390,6 +390,13 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
 
     public func installCompatibilityFunctions() throws { try createSnowflakeFunctions() }
 
+    public func withoutStatementTimeout<R>(_ body: () throws -> R) throws -> R {
+        guard settings.statementTimeout > 0 else { return try body() }
+        try execute("SET statement_timeout = 0")
+        defer { try? execute("SET statement_timeout = \(Int(settings.statementTimeout * 1000))") }
+        return try body()
+    }
+
     public var location: String { settings.label }
 }
 
