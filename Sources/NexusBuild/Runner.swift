@@ -108,8 +108,7 @@ public final class Runner {
         let fingerprint = try BuildState.fingerprint(project)
         // The last build's record counts only while the warehouse is as that build left it
         // (a warehouse that cannot tell keeps no record: every run builds again).
-        let path = warehouse.tracksChanges ? warehouse.location : nil
-        let last = path.flatMap { p in BuildState.load(p).flatMap { $0.changeCounter == BuildState.changeCounter(of: p) ? $0 : nil } }
+        let last = BuildState.load(warehouse)
         if !force, let last, last.fingerprint == fingerprint,
            try project.nexusRelations.allSatisfy({ try warehouse.relationKind($0) != nil }),
            try project.models.allSatisfy({ try warehouse.relationKind($0.name) != nil }) {
@@ -126,11 +125,8 @@ public final class Runner {
             previous = last.nodes
             relationRows = last.relationRows
         }
-        if let path { BuildState.forget(path) }
         try build(previous: previous)
-        if let path, let counter = BuildState.changeCounter(of: path) {
-            try BuildState(fingerprint: fingerprint, changeCounter: counter, relationRows: relationRows, nodes: nodeFingerprints).save(path)
-        }
+        try BuildState(fingerprint: fingerprint, changeCounter: 0, relationRows: relationRows, nodes: nodeFingerprints).save(warehouse)
         return true
     }
 

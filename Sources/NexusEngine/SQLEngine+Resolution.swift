@@ -43,7 +43,7 @@ public struct SQLResolution {
         let types = context.entityTypes
         let typeList = types.map { d.literal($0) }.joined(separator: ", ")
         try dropWork()
-        let q = d.quote, text = d.typeName(.text), int = d.typeName(.integer)
+        let q = d.quote, text = d.typeName(.text), int = d.typeName(.integer), create = d.createWorkTable
         // What the native engine warns about, in its words.
         for row in try w.query("""
             SELECT coalesce(entity_type, 'NULL'), count(*) FROM \(q(identifiers))
@@ -55,24 +55,26 @@ public struct SQLResolution {
         if nulls > 0 { context.warn("nexus_entity_identifiers: \(nulls) row(s) with a NULL identifier_type or identifier_value were ignored") }
 
         // Nodes, numbered in byte order of (entity type, identifier type, value).
-        try w.execute("CREATE TABLE \(q(work("nodes"))) (node \(int) PRIMARY KEY, entity_type \(text), identifier_type \(text), identifier_value \(text), label \(int))")
+        try w.execute("\(create) \(q(work("nodes"))) (node \(int) PRIMARY KEY, entity_type \(text), identifier_type \(text), identifier_value \(text), label \(int))")
         try w.execute("""
             INSERT INTO \(q(work("nodes"))) (node, entity_type, identifier_type, identifier_value, label)
-            SELECT row_number() OVER (ORDER BY \(d.byteOrder("entity_type")), \(d.byteOrder("identifier_type")), \(d.byteOrder("identifier_value"))), entity_type, identifier_type, identifier_value, 0
-            FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM \(q(identifiers))
-                  WHERE entity_type IN (\(typeList)) AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers
+            SELECT k, entity_type, identifier_type, identifier_value, k FROM (
+              SELECT row_number() OVER (ORDER BY \(d.byteOrder("entity_type")), \(d.byteOrder("identifier_type")), \(d.byteOrder("identifier_value")))
+                     AS k, entity_type, identifier_type, identifier_value
+              FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM \(q(identifiers))
+                    WHERE entity_type IN (\(typeList)) AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers
+            ) AS numbered
             """)
-        try w.execute("UPDATE \(q(work("nodes"))) SET label = node")
         try w.execute("CREATE INDEX \(q(work("nodes_key"))) ON \(q(work("nodes"))) (entity_type, identifier_type, identifier_value)")
 
         // Occurrences as nodes, and links: each node to the first node of its (type, edge).
-        try w.execute("CREATE TABLE \(q(work("occurrences"))) (node \(int), edge_id \(text), event_id \(text), role \(text), occurred_at \(d.typeName(.timestamp)))")
+        try w.execute("\(create) \(q(work("occurrences"))) (node \(int), edge_id \(text), event_id \(text), role \(text), occurred_at \(d.typeName(.timestamp)))")
         try w.execute("""
             INSERT INTO \(q(work("occurrences"))) (node, edge_id, event_id, role, occurred_at)
             SELECT n.node, i.edge_id, i.event_id, i.role, i.occurred_at FROM \(q(identifiers)) i
             JOIN \(q(work("nodes"))) n ON n.entity_type = i.entity_type AND n.identifier_type = i.identifier_type AND n.identifier_value = i.identifier_value
             """)
-        try w.execute("CREATE TABLE \(q(work("links"))) (a \(int), b \(int))")
+        try w.execute("\(create) \(q(work("links"))) (a \(int), b \(int))")
         try w.execute("""
             INSERT INTO \(q(work("links"))) (a, b)
             SELECT DISTINCT o.node, f.first FROM \(q(work("occurrences"))) o
@@ -86,35 +88,34 @@ public struct SQLResolution {
         try w.execute("CREATE INDEX \(q(work("links_b"))) ON \(q(work("links"))) (b)")
         try w.analyze([work("nodes"), work("links")])
 
-        // Rounds until no label changes.
+        // Rounds until no label changes. Each round writes only the nodes whose label falls:
+        // the smallest label across the node's links (both ways) and its own, then one
+        // pointer jump (the label's label); the runner counts them and stops at none.
         var outcome = Outcome()
-        let next = work("next")
+        let changes = work("changes")
         while true {
-            try w.execute("DROP TABLE IF EXISTS \(q(next))")
-            try w.execute("CREATE TABLE \(q(next)) (node \(int) PRIMARY KEY, label \(int))")
-            // Propagation across links, both ways, then one pointer jump.
+            try w.execute("DROP TABLE IF EXISTS \(q(changes))")
             try w.execute("""
-                INSERT INTO \(q(next)) (node, label)
-                SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END
-                FROM (SELECT node, min(label) AS label FROM (
-                        SELECT node, label FROM \(q(work("nodes")))
-                        UNION ALL SELECT k.a, n.label FROM \(q(work("links"))) k JOIN \(q(work("nodes"))) n ON n.node = k.b
-                        UNION ALL SELECT k.b, n.label FROM \(q(work("links"))) k JOIN \(q(work("nodes"))) n ON n.node = k.a
+                \(create) \(q(changes)) AS
+                SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END AS label
+                FROM (SELECT node, min(label) AS label, max(own) AS own FROM (
+                        SELECT node, label, label AS own FROM \(q(work("nodes")))
+                        UNION ALL SELECT k.a, n.label, NULL FROM \(q(work("links"))) k JOIN \(q(work("nodes"))) n ON n.node = k.b
+                        UNION ALL SELECT k.b, n.label, NULL FROM \(q(work("links"))) k JOIN \(q(work("nodes"))) n ON n.node = k.a
                       ) AS candidates GROUP BY node) AS m
                 JOIN \(q(work("nodes"))) j ON j.node = m.label
+                WHERE j.label < m.own OR m.label < m.own
                 """)
-            let changed = try w.integer("""
-                SELECT count(*) FROM \(q(next)) x JOIN \(q(work("nodes"))) n ON n.node = x.node WHERE x.label <> n.label
-                """)
+            let changed = try w.integer("SELECT count(*) FROM \(q(changes))")
             outcome.rounds += 1
             outcome.labelsChanged.append(changed)
             if changed == 0 { break }
-            try w.execute("UPDATE \(q(work("nodes"))) SET label = x.label FROM \(q(next)) AS x WHERE x.node = \(q(work("nodes"))).node AND x.label <> \(q(work("nodes"))).label")
+            try w.execute("UPDATE \(q(work("nodes"))) SET label = x.label FROM \(q(changes)) AS x WHERE x.node = \(q(work("nodes"))).node")
         }
-        try w.execute("DROP TABLE IF EXISTS \(q(next))")
+        try w.execute("DROP TABLE IF EXISTS \(q(changes))")
 
         // Entity ids: the md5 of each component's smallest identifier (its label's node).
-        try w.execute("CREATE TABLE \(q(work("entities"))) (label \(int) PRIMARY KEY, entity_type \(text), entity_id \(text))")
+        try w.execute("\(create) \(q(work("entities"))) (label \(int) PRIMARY KEY, entity_type \(text), entity_id \(text))")
         for t in types {
             let id = d.nexusID(prefix: NexusID.prefix(for: t), expressions: ["identifier_type", "identifier_value"])
             try w.execute("""

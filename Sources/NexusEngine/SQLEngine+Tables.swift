@@ -177,7 +177,7 @@ extension SQLResolution {
         func descNullsLast(_ c: String) -> String { "CASE WHEN \(c) IS NULL THEN 1 ELSE 0 END, \(c) DESC" }
         try w.execute("DROP TABLE IF EXISTS \(q(ranked))")
         try w.execute("""
-            CREATE TABLE \(q(ranked)) AS
+            \(d.createWorkTable) \(q(ranked)) AS
             SELECT x.*, row_number() OVER (\(group) ORDER BY \(ascNullsFirst("occurred_at")), \(ascNullsFirst("_ingested_at")), \(d.byteOrder("rid"))) AS f,
                         row_number() OVER (\(group) ORDER BY \(descNullsLast("occurred_at")), \(descNullsLast("_ingested_at")), \(d.byteOrder("rid")) DESC) AS l,
                         min(occurred_at) OVER (\(group)) AS min_known, max(occurred_at) OVER (\(group)) AS max_known

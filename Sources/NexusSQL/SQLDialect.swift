@@ -45,6 +45,10 @@ public protocol SQLDialect: Sendable {
     /// A column definition: an integer primary key the warehouse numbers itself, never
     /// reusing a number (not even after rows are deleted).
     func identityColumn(_ name: String) -> String
+    /// How a work table (an engine's intermediate, dropped by the end of the run) is created:
+    /// PostgreSQL's `CREATE UNLOGGED TABLE` skips the write-ahead log, which a table that a
+    /// crash may lose costs nothing to skip.
+    var createWorkTable: String { get }
     /// What follows `CREATE TABLE t (…)` for a table read and written by its primary key:
     /// SQLite's `WITHOUT ROWID` stores rows in the key's order; elsewhere nothing.
     var keyedTableOptions: String { get }
@@ -114,6 +118,7 @@ public struct SQLiteDialect: SQLDialect {
     public func placeholder(_ n: Int) -> String { "?\(n)" }
     public func identityColumn(_ name: String) -> String { "\(quote(name)) INTEGER PRIMARY KEY AUTOINCREMENT" }
     public var keyedTableOptions: String { " WITHOUT ROWID" }
+    public var createWorkTable: String { "CREATE TABLE" }
     public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9, 10, 13))" }
     public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "group_concat(\(e), \(literal(separator)) ORDER BY \(orderBy))" }
     /// SQLite's BINARY collation is byte order.
@@ -155,6 +160,7 @@ public struct PostgresDialect: SQLDialect {
     public func placeholder(_ n: Int) -> String { "$\(n)" }
     public func identityColumn(_ name: String) -> String { "\(quote(name)) bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY" }
     public var keyedTableOptions: String { "" }
+    public var createWorkTable: String { "CREATE UNLOGGED TABLE" }
     public func byteOrder(_ expression: String) -> String { "(\(expression)) COLLATE \"C\"" }
     public func trimBlanks(_ e: String) -> String { "btrim(\(e), ' ' || chr(9) || chr(10) || chr(13))" }
     public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "string_agg(\(e), \(literal(separator)) ORDER BY \(orderBy))" }
@@ -199,6 +205,8 @@ public struct SnowflakeDialect: SQLDialect {
     /// Snowflake's sequences may leave gaps but never repeat; ORDER keeps them increasing.
     public func identityColumn(_ name: String) -> String { "\(quote(name)) NUMBER(38,0) IDENTITY ORDER PRIMARY KEY" }
     public var keyedTableOptions: String { "" }
+    /// Transient: no Fail-safe storage kept for a table the run drops anyway.
+    public var createWorkTable: String { "CREATE TRANSIENT TABLE" }
     /// Snowflake compares text by its UTF-8 bytes unless a collation is set on the column.
     public func byteOrder(_ expression: String) -> String { "collate(\(expression), '')" }
     public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9) || char(10) || char(13))" }

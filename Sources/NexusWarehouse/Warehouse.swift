@@ -27,11 +27,12 @@ public protocol Warehouse: AnyObject {
     var dialect: any SQLDialect { get }
     /// Where the warehouse is, for messages: a file path, or user, host, port, database and schema.
     var location: String { get }
-    /// Whether the warehouse is one process's file that nexus alone writes through its
-    /// connection (SQLite): its file change counter then tells whether anything else wrote
-    /// to it since the last build. A server cannot tell that, so every run builds its models
-    /// and nexus tables again there (seeds are still loaded only when their files changed).
-    var tracksChanges: Bool { get }
+    /// A number that moves by one with every write transaction committed to the warehouse,
+    /// by any client (SQLite's file change counter), or nil when the warehouse cannot say (a
+    /// server): then nexus cannot tell whether anything wrote to it since the last build, and
+    /// every run builds its models and nexus tables again (seeds still load only when their
+    /// files changed).
+    func changeCounter() -> UInt32?
     /// Creates, in the warehouse, the functions the seed's Snowflake SQL calls that the
     /// warehouse lacks (PostgreSQL's `to_timestamp_ntz`); SQLite's connections have them.
     func installCompatibilityFunctions() throws
@@ -132,7 +133,7 @@ extension Warehouse {
 
     public func useReadCache() throws {}
 
-    public var tracksChanges: Bool { false }
+    public func changeCounter() -> UInt32? { nil }
 
     public func installCompatibilityFunctions() throws {}
 

@@ -207,6 +207,9 @@ struct UpToDateTests {
         #expect(try run() == false)
         #expect(try run(true) == true)
         #expect(try run() == false)
+        // The record is in the warehouse, not in a file beside it.
+        #expect(try f.warehouse().readState("build")?.contains("fingerprint") == true)
+        #expect(!FileManager.default.fileExists(atPath: f.root + "/warehouse.sqlite.nexus-state"))
 
         // A write to the warehouse by another tool (here: a seed table edited in place) rebuilds.
         try f.warehouse().execute("INSERT INTO s_events VALUES ('e7', '2025-01-07 00:00:00', 'x', 'test', 's', NULL)")

@@ -79,8 +79,8 @@ extension Nexus {
                     settings.gzip = cfg.gzip
                     let sender = SyncSender(settings: settings, warehouse: w, runID: String(runID))
                     let send = { try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) } }
-                    // On SQLite, the sync's own writes must not make the last build look stale.
-                    let s = try (w as? SQLiteWarehouse).map { try BuildState.preservingBuild(warehouse: $0.path, send) } ?? send()
+                    // The sync's own writes must not make the last build look stale.
+                    let s = try BuildState.preservingBuild(w, send)
                     print("sent \(s.sent), deleted \(s.deleted), unchanged \(s.unchanged), failed \(s.failed), rejected \(s.skipped); \(s.requests) request(s), \(TextTable.group(s.bytes)) bytes, \(String(format: "%.2f", s.seconds)) s (run \(runID))")
                     if s.failed > 0 { throw ExitCode(2) }
                 }

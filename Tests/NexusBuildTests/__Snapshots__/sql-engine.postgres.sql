@@ -11,24 +11,25 @@ WHERE entity_type IS NULL OR entity_type NOT IN ('person', 'group') GROUP BY coa
 
 SELECT count(*) FROM "__nexus_stage__nexus_entity_identifiers" WHERE entity_type IN ('person', 'group') AND (identifier_type IS NULL OR identifier_value IS NULL);
 
-CREATE TABLE "__nexus_stage__work_nodes" (node bigint PRIMARY KEY, entity_type text, identifier_type text, identifier_value text, label bigint);
+CREATE UNLOGGED TABLE "__nexus_stage__work_nodes" (node bigint PRIMARY KEY, entity_type text, identifier_type text, identifier_value text, label bigint);
 
 INSERT INTO "__nexus_stage__work_nodes" (node, entity_type, identifier_type, identifier_value, label)
-SELECT row_number() OVER (ORDER BY (entity_type) COLLATE "C", (identifier_type) COLLATE "C", (identifier_value) COLLATE "C"), entity_type, identifier_type, identifier_value, 0
-FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM "__nexus_stage__nexus_entity_identifiers"
-      WHERE entity_type IN ('person', 'group') AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers;
-
-UPDATE "__nexus_stage__work_nodes" SET label = node;
+SELECT k, entity_type, identifier_type, identifier_value, k FROM (
+  SELECT row_number() OVER (ORDER BY (entity_type) COLLATE "C", (identifier_type) COLLATE "C", (identifier_value) COLLATE "C")
+         AS k, entity_type, identifier_type, identifier_value
+  FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM "__nexus_stage__nexus_entity_identifiers"
+        WHERE entity_type IN ('person', 'group') AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers
+) AS numbered;
 
 CREATE INDEX "__nexus_stage__work_nodes_key" ON "__nexus_stage__work_nodes" (entity_type, identifier_type, identifier_value);
 
-CREATE TABLE "__nexus_stage__work_occurrences" (node bigint, edge_id text, event_id text, role text, occurred_at timestamp);
+CREATE UNLOGGED TABLE "__nexus_stage__work_occurrences" (node bigint, edge_id text, event_id text, role text, occurred_at timestamp);
 
 INSERT INTO "__nexus_stage__work_occurrences" (node, edge_id, event_id, role, occurred_at)
 SELECT n.node, i.edge_id, i.event_id, i.role, i.occurred_at FROM "__nexus_stage__nexus_entity_identifiers" i
 JOIN "__nexus_stage__work_nodes" n ON n.entity_type = i.entity_type AND n.identifier_type = i.identifier_type AND n.identifier_value = i.identifier_value;
 
-CREATE TABLE "__nexus_stage__work_links" (a bigint, b bigint);
+CREATE UNLOGGED TABLE "__nexus_stage__work_links" (a bigint, b bigint);
 
 INSERT INTO "__nexus_stage__work_links" (a, b)
 SELECT DISTINCT o.node, f.first FROM "__nexus_stage__work_occurrences" o
@@ -44,24 +45,23 @@ CREATE INDEX "__nexus_stage__work_links_b" ON "__nexus_stage__work_links" (b);
 
 ANALYZE __nexus_stage__work_nodes, __nexus_stage__work_links;
 
-DROP TABLE IF EXISTS "__nexus_stage__work_next";
+DROP TABLE IF EXISTS "__nexus_stage__work_changes";
 
-CREATE TABLE "__nexus_stage__work_next" (node bigint PRIMARY KEY, label bigint);
-
-INSERT INTO "__nexus_stage__work_next" (node, label)
-SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END
-FROM (SELECT node, min(label) AS label FROM (
-        SELECT node, label FROM "__nexus_stage__work_nodes"
-        UNION ALL SELECT k.a, n.label FROM "__nexus_stage__work_links" k JOIN "__nexus_stage__work_nodes" n ON n.node = k.b
-        UNION ALL SELECT k.b, n.label FROM "__nexus_stage__work_links" k JOIN "__nexus_stage__work_nodes" n ON n.node = k.a
+CREATE UNLOGGED TABLE "__nexus_stage__work_changes" AS
+SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END AS label
+FROM (SELECT node, min(label) AS label, max(own) AS own FROM (
+        SELECT node, label, label AS own FROM "__nexus_stage__work_nodes"
+        UNION ALL SELECT k.a, n.label, NULL FROM "__nexus_stage__work_links" k JOIN "__nexus_stage__work_nodes" n ON n.node = k.b
+        UNION ALL SELECT k.b, n.label, NULL FROM "__nexus_stage__work_links" k JOIN "__nexus_stage__work_nodes" n ON n.node = k.a
       ) AS candidates GROUP BY node) AS m
-JOIN "__nexus_stage__work_nodes" j ON j.node = m.label;
+JOIN "__nexus_stage__work_nodes" j ON j.node = m.label
+WHERE j.label < m.own OR m.label < m.own;
 
-SELECT count(*) FROM "__nexus_stage__work_next" x JOIN "__nexus_stage__work_nodes" n ON n.node = x.node WHERE x.label <> n.label;
+SELECT count(*) FROM "__nexus_stage__work_changes";
 
-DROP TABLE IF EXISTS "__nexus_stage__work_next";
+DROP TABLE IF EXISTS "__nexus_stage__work_changes";
 
-CREATE TABLE "__nexus_stage__work_entities" (label bigint PRIMARY KEY, entity_type text, entity_id text);
+CREATE UNLOGGED TABLE "__nexus_stage__work_entities" (label bigint PRIMARY KEY, entity_type text, entity_id text);
 
 INSERT INTO "__nexus_stage__work_entities" (label, entity_type, entity_id)
 SELECT node, entity_type, ('per_' || md5((coalesce(cast(identifier_type as text), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(identifier_value as text), '_dbt_utils_surrogate_key_null_')))) FROM "__nexus_stage__work_nodes" WHERE node = label AND entity_type = 'person';
@@ -188,7 +188,7 @@ SELECT count(*) FROM "__nexus_stage__nexus_entities";
 
 DROP TABLE IF EXISTS "__nexus_stage__work_declarations";
 
-CREATE TABLE "__nexus_stage__work_declarations" AS
+CREATE UNLOGGED TABLE "__nexus_stage__work_declarations" AS
 SELECT x.*, row_number() OVER (PARTITION BY a_id, b_id, relationship_type ORDER BY CASE WHEN occurred_at IS NULL THEN 0 ELSE 1 END, occurred_at, CASE WHEN _ingested_at IS NULL THEN 0 ELSE 1 END, _ingested_at, (rid) COLLATE "C") AS f,
             row_number() OVER (PARTITION BY a_id, b_id, relationship_type ORDER BY CASE WHEN occurred_at IS NULL THEN 1 ELSE 0 END, occurred_at DESC, CASE WHEN _ingested_at IS NULL THEN 1 ELSE 0 END, _ingested_at DESC, (rid) COLLATE "C" DESC) AS l,
             min(occurred_at) OVER (PARTITION BY a_id, b_id, relationship_type) AS min_known, max(occurred_at) OVER (PARTITION BY a_id, b_id, relationship_type) AS max_known

@@ -14,11 +14,12 @@ SELECT count(*) FROM "__nexus_stage__nexus_entity_identifiers" WHERE entity_type
 CREATE TABLE "__nexus_stage__work_nodes" (node INTEGER PRIMARY KEY, entity_type TEXT, identifier_type TEXT, identifier_value TEXT, label INTEGER);
 
 INSERT INTO "__nexus_stage__work_nodes" (node, entity_type, identifier_type, identifier_value, label)
-SELECT row_number() OVER (ORDER BY entity_type, identifier_type, identifier_value), entity_type, identifier_type, identifier_value, 0
-FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM "__nexus_stage__nexus_entity_identifiers"
-      WHERE entity_type IN ('person', 'group') AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers;
-
-UPDATE "__nexus_stage__work_nodes" SET label = node;
+SELECT k, entity_type, identifier_type, identifier_value, k FROM (
+  SELECT row_number() OVER (ORDER BY entity_type, identifier_type, identifier_value)
+         AS k, entity_type, identifier_type, identifier_value
+  FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM "__nexus_stage__nexus_entity_identifiers"
+        WHERE entity_type IN ('person', 'group') AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers
+) AS numbered;
 
 CREATE INDEX "__nexus_stage__work_nodes_key" ON "__nexus_stage__work_nodes" (entity_type, identifier_type, identifier_value);
 
@@ -44,22 +45,21 @@ CREATE INDEX "__nexus_stage__work_links_b" ON "__nexus_stage__work_links" (b);
 
 ANALYZE __nexus_stage__work_nodes, __nexus_stage__work_links;
 
-DROP TABLE IF EXISTS "__nexus_stage__work_next";
+DROP TABLE IF EXISTS "__nexus_stage__work_changes";
 
-CREATE TABLE "__nexus_stage__work_next" (node INTEGER PRIMARY KEY, label INTEGER);
-
-INSERT INTO "__nexus_stage__work_next" (node, label)
-SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END
-FROM (SELECT node, min(label) AS label FROM (
-        SELECT node, label FROM "__nexus_stage__work_nodes"
-        UNION ALL SELECT k.a, n.label FROM "__nexus_stage__work_links" k JOIN "__nexus_stage__work_nodes" n ON n.node = k.b
-        UNION ALL SELECT k.b, n.label FROM "__nexus_stage__work_links" k JOIN "__nexus_stage__work_nodes" n ON n.node = k.a
+CREATE TABLE "__nexus_stage__work_changes" AS
+SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END AS label
+FROM (SELECT node, min(label) AS label, max(own) AS own FROM (
+        SELECT node, label, label AS own FROM "__nexus_stage__work_nodes"
+        UNION ALL SELECT k.a, n.label, NULL FROM "__nexus_stage__work_links" k JOIN "__nexus_stage__work_nodes" n ON n.node = k.b
+        UNION ALL SELECT k.b, n.label, NULL FROM "__nexus_stage__work_links" k JOIN "__nexus_stage__work_nodes" n ON n.node = k.a
       ) AS candidates GROUP BY node) AS m
-JOIN "__nexus_stage__work_nodes" j ON j.node = m.label;
+JOIN "__nexus_stage__work_nodes" j ON j.node = m.label
+WHERE j.label < m.own OR m.label < m.own;
 
-SELECT count(*) FROM "__nexus_stage__work_next" x JOIN "__nexus_stage__work_nodes" n ON n.node = x.node WHERE x.label <> n.label;
+SELECT count(*) FROM "__nexus_stage__work_changes";
 
-DROP TABLE IF EXISTS "__nexus_stage__work_next";
+DROP TABLE IF EXISTS "__nexus_stage__work_changes";
 
 CREATE TABLE "__nexus_stage__work_entities" (label INTEGER PRIMARY KEY, entity_type TEXT, entity_id TEXT);
 
