@@ -63,10 +63,10 @@ struct PostgresParityTests {
     static func check(_ make: (String) throws -> Void, atLeast entities: Int) throws {
         let dirs = try projects(make)
         defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
-        _ = try usePostgres(dirs[1], engine: nil)
-        _ = try usePostgres(dirs[2], engine: "native")
+        _ = try usePostgres(dirs[1], engine: "sql")
+        _ = try usePostgres(dirs[2], engine: nil)
         let sqlite = try build(dirs[0]), pgSQL = try build(dirs[1]), pgNative = try build(dirs[2])
-        #expect(sqlite.engine == "native" && pgSQL.engine == "sql" && pgNative.engine == "native", "each warehouse's default engine")
+        #expect(sqlite.engine == "native" && pgSQL.engine == "sql" && pgNative.engine == "native", "native is the default on both")
         #expect((sqlite.rows["nexus_entities"]?.count ?? 0) >= entities)
         for (label, other) in [("PostgreSQL, sql engine", pgSQL.rows), ("PostgreSQL, native engine", pgNative.rows)] {
             #expect(sqlite.rows.keys.sorted() == other.keys.sorted(), "\(label): relations")
@@ -91,7 +91,7 @@ struct PostgresParityTests {
     @Test func aSecondRunOnPostgresGivesTheSameTables() throws {
         let dirs = try PostgresParityTests.projects { try DemoProject.write(to: $0) }
         defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
-        _ = try PostgresParityTests.usePostgres(dirs[1], engine: nil)
+        _ = try PostgresParityTests.usePostgres(dirs[1], engine: "sql")
         let first = try PostgresParityTests.build(dirs[1])
         let project = try Project.load(root: dirs[1])
         let reporter = SilentReporter()

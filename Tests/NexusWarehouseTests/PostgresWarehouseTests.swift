@@ -114,6 +114,30 @@ struct PostgresWarehouseTests {
         do { try w.execute("SELECT pg_sleep(3)"); Issue.record("no timeout") } catch { #expect("\(error)".contains("statement timeout"), "\(error)") }
     }
 
+    /// A user without the rights a build needs: one line naming the warehouse, the user and
+    /// the schema to grant on.
+    @Test func aPermissionErrorNamesTheUserAndTheSchema() throws {
+        let admin = try PostgresWarehouse(PostgresWarehouseTests.settings())
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let role = "ro_\(tag)", schema = "p_\(tag)"
+        try admin.execute("CREATE SCHEMA \(schema)")
+        try admin.execute("CREATE ROLE \(role) LOGIN PASSWORD 'ro-\(tag)'")
+        try admin.execute("GRANT USAGE ON SCHEMA \(schema) TO \(role)")
+        let file = NSTemporaryDirectory() + "nexus-ro-" + tag
+        try "ro-\(tag)".write(toFile: file, atomically: true, encoding: .utf8)
+        var settings = try PostgresWarehouseTests.settings(schema: schema)
+        settings.user = role
+        settings.passwordFile = file
+        let w = try PostgresWarehouse(settings)
+        do {
+            try w.execute("CREATE TABLE t (x int)")
+            Issue.record("a user without CREATE on the schema created a table")
+        } catch {
+            let m = "\(error)"
+            #expect(m.contains("permission denied") && m.contains("grant user \(role)") && m.contains("schema \(schema)") && !m.contains("\n"), "\(m)")
+        }
+    }
+
     @Test func advisoryLocksWaitAndNameTheHolder() throws {
         let a = try PostgresWarehouseTests.fresh()
         let b = try PostgresWarehouse(a.settings)

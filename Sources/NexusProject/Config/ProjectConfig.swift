@@ -76,8 +76,7 @@ public struct ProjectConfig: Sendable {
     /// Indexes on nexus's own tables besides the ones it always builds (`indexes:`), by table.
     public var indexes: [String: [IndexSpec]] = [:]
     /// Which engine runs the nexus steps (`engine:`): `native` (Swift, over compact in-memory
-    /// columns; the default on SQLite) or `sql` (SQL inside the warehouse; the default on a
-    /// server). Unset: the warehouse's default.
+    /// columns; the default) or `sql` (every step as SQL inside the warehouse).
     public var engine: String?
 
     static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio", "indexes", "engine"]

@@ -67,8 +67,9 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
             ("host", settings.host), ("port", String(settings.port)), ("dbname", settings.database), ("user", settings.user),
             ("sslmode", settings.sslmode), ("connect_timeout", "10"),
             ("application_name", "nexus (host \(WarehouseLock.hostName()), process \(getpid()))"),
-            // Messages from the server in English, whatever its locale: errors are matched on SQLSTATE, shown as they come.
-            ("options", "-c lc_messages=C -c client_min_messages=warning"),
+            // Errors are matched on SQLSTATE and shown as the server words them (lc_messages
+            // is the server's to set: only a superuser may change it, and a build's user is not one).
+            ("options", "-c client_min_messages=warning"),
         ]
         if let password { params.append(("password", password)) }
         let keywords = params.map { strdup($0.0) }, values = params.map { strdup($0.1) }

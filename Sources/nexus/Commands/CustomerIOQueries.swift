@@ -38,9 +38,9 @@ extension Nexus {
                     guard let dialect = Dialects.named(wanted) else {
                         throw NexusError("customerio", "unknown dialect '\(wanted)' (\(Dialects.all.map(\.name).joined(separator: ", ")))")
                     }
-                    if dialect.name == "sqlite" {
+                    if dialect is SQLiteDialect {
                         print("note: Customer.io's Reverse ETL cannot read an embedded SQLite file; the queries below run where the")
-                        print("      tables live. Push from here with `nexus export` (and, later, `nexus sync customerio`).\n")
+                        print("      tables live. Push from here with `nexus sync customerio` (or `nexus export`).\n")
                     }
                     for o in outputs {
                         print("== \(o.name): \(o.shape.syncType) sync")
