@@ -54,65 +54,88 @@ public struct SQLResolution {
         let nulls = try w.integer("SELECT count(*) FROM \(q(identifiers)) WHERE entity_type IN (\(typeList)) AND (identifier_type IS NULL OR identifier_value IS NULL)")
         if nulls > 0 { context.warn("nexus_entity_identifiers: \(nulls) row(s) with a NULL identifier_type or identifier_value were ignored") }
 
-        // Nodes, numbered in byte order of (entity type, identifier type, value).
+        // Occurrences numbered by node in one sort: identifiers in byte order of (entity type,
+        // identifier type, value), equal ones one node (dense_rank). Nodes and links are read
+        // from them, with no join back on the identifier text.
+        let ts = d.typeName(.timestamp)
+        try w.execute("\(create) \(q(work("occurrences"))) (node \(int), entity_type \(text), identifier_type \(text), identifier_value \(text), edge_id \(text), event_id \(text), role \(text), occurred_at \(ts))")
+        try w.execute("""
+            INSERT INTO \(q(work("occurrences"))) (node, entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at)
+            SELECT dense_rank() OVER (ORDER BY \(d.byteOrder("entity_type")), \(d.byteOrder("identifier_type")), \(d.byteOrder("identifier_value"))),
+                   entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at
+            FROM \(q(identifiers))
+            WHERE entity_type IN (\(typeList)) AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL
+            """)
         try w.execute("\(create) \(q(work("nodes"))) (node \(int) PRIMARY KEY, entity_type \(text), identifier_type \(text), identifier_value \(text), label \(int))")
         try w.execute("""
             INSERT INTO \(q(work("nodes"))) (node, entity_type, identifier_type, identifier_value, label)
-            SELECT k, entity_type, identifier_type, identifier_value, k FROM (
-              SELECT row_number() OVER (ORDER BY \(d.byteOrder("entity_type")), \(d.byteOrder("identifier_type")), \(d.byteOrder("identifier_value")))
-                     AS k, entity_type, identifier_type, identifier_value
-              FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM \(q(identifiers))
-                    WHERE entity_type IN (\(typeList)) AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers
-            ) AS numbered
+            SELECT node, min(entity_type), min(identifier_type), min(identifier_value), node FROM \(q(work("occurrences"))) GROUP BY node
             """)
-        try w.execute("CREATE INDEX \(q(work("nodes_key"))) ON \(q(work("nodes"))) (entity_type, identifier_type, identifier_value)")
 
-        // Occurrences as nodes, and links: each node to the first node of its (type, edge).
-        try w.execute("\(create) \(q(work("occurrences"))) (node \(int), edge_id \(text), event_id \(text), role \(text), occurred_at \(d.typeName(.timestamp)))")
-        try w.execute("""
-            INSERT INTO \(q(work("occurrences"))) (node, edge_id, event_id, role, occurred_at)
-            SELECT n.node, i.edge_id, i.event_id, i.role, i.occurred_at FROM \(q(identifiers)) i
-            JOIN \(q(work("nodes"))) n ON n.entity_type = i.entity_type AND n.identifier_type = i.identifier_type AND n.identifier_value = i.identifier_value
-            """)
+        // Links: each node to the first node of its (entity type, edge).
         try w.execute("\(create) \(q(work("links"))) (a \(int), b \(int))")
         try w.execute("""
             INSERT INTO \(q(work("links"))) (a, b)
             SELECT DISTINCT o.node, f.first FROM \(q(work("occurrences"))) o
-            JOIN \(q(work("nodes"))) n ON n.node = o.node
-            JOIN (SELECT n2.entity_type, o2.edge_id, min(o2.node) AS first FROM \(q(work("occurrences"))) o2
-                  JOIN \(q(work("nodes"))) n2 ON n2.node = o2.node WHERE o2.edge_id IS NOT NULL
-                  GROUP BY n2.entity_type, o2.edge_id) f ON f.entity_type = n.entity_type AND f.edge_id = o.edge_id
+            JOIN (SELECT entity_type, edge_id, min(node) AS first FROM \(q(work("occurrences")))
+                  WHERE edge_id IS NOT NULL GROUP BY entity_type, edge_id) f ON f.entity_type = o.entity_type AND f.edge_id = o.edge_id
             WHERE o.node <> f.first
             """)
         try w.execute("CREATE INDEX \(q(work("links_a"))) ON \(q(work("links"))) (a)")
         try w.execute("CREATE INDEX \(q(work("links_b"))) ON \(q(work("links"))) (b)")
         try w.analyze([work("nodes"), work("links")])
 
-        // Rounds until no label changes. Each round writes only the nodes whose label falls:
-        // the smallest label across the node's links (both ways) and its own, then one
-        // pointer jump (the label's label); the runner counts them and stops at none.
+        // Rounds until no label changes. The first round looks at every node: the smallest
+        // label across its links (both ways) and its own, then one pointer jump (the label's
+        // label). Every later round looks only where a label can still fall, the frontier of
+        // the last round's changes: the neighbours of a changed node (offered its new label),
+        // the changed nodes themselves (offered their new label's label: a jump) and the nodes
+        // whose label is a changed node (offered its new label: a jump). A label that none of
+        // those touch was already the smallest its links and its label's label offer, so the
+        // fixpoint is the full rounds' fixpoint, each component labelled with its smallest
+        // node; a round costs the size of its frontier instead of the whole graph. Each round
+        // writes only the nodes whose label falls; the runner stops when there are none.
         var outcome = Outcome()
-        let changes = work("changes")
+        let nodes = q(work("nodes")), links = q(work("links"))
+        var changes = work("changes_0")
+        try w.execute("""
+            \(create) \(q(changes)) AS
+            SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END AS label
+            FROM (SELECT node, min(label) AS label, max(own) AS own FROM (
+                    SELECT node, label, label AS own FROM \(nodes)
+                    UNION ALL SELECT k.a, n.label, NULL FROM \(links) k JOIN \(nodes) n ON n.node = k.b
+                    UNION ALL SELECT k.b, n.label, NULL FROM \(links) k JOIN \(nodes) n ON n.node = k.a
+                  ) AS candidates GROUP BY node) AS m
+            JOIN \(nodes) j ON j.node = m.label
+            WHERE j.label < m.own OR m.label < m.own
+            """)
         while true {
-            try w.execute("DROP TABLE IF EXISTS \(q(changes))")
-            try w.execute("""
-                \(create) \(q(changes)) AS
-                SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END AS label
-                FROM (SELECT node, min(label) AS label, max(own) AS own FROM (
-                        SELECT node, label, label AS own FROM \(q(work("nodes")))
-                        UNION ALL SELECT k.a, n.label, NULL FROM \(q(work("links"))) k JOIN \(q(work("nodes"))) n ON n.node = k.b
-                        UNION ALL SELECT k.b, n.label, NULL FROM \(q(work("links"))) k JOIN \(q(work("nodes"))) n ON n.node = k.a
-                      ) AS candidates GROUP BY node) AS m
-                JOIN \(q(work("nodes"))) j ON j.node = m.label
-                WHERE j.label < m.own OR m.label < m.own
-                """)
             let changed = try w.integer("SELECT count(*) FROM \(q(changes))")
             outcome.rounds += 1
             outcome.labelsChanged.append(changed)
             if changed == 0 { break }
-            try w.execute("UPDATE \(q(work("nodes"))) SET label = x.label FROM \(q(changes)) AS x WHERE x.node = \(q(work("nodes"))).node")
+            try w.execute("UPDATE \(nodes) SET label = x.label FROM \(q(changes)) AS x WHERE x.node = \(nodes).node")
+            try w.analyze([changes])
+            let next = work(outcome.rounds % 2 == 0 ? "changes_0" : "changes_1")
+            try w.execute("DROP TABLE IF EXISTS \(q(next))")
+            let c = q(changes)
+            try w.execute("""
+                \(create) \(q(next)) AS
+                SELECT f.node, min(f.label) AS label FROM (
+                    SELECT k.a AS node, c.label FROM \(links) k JOIN \(c) c ON c.node = k.b
+                    UNION ALL SELECT k.b, c.label FROM \(links) k JOIN \(c) c ON c.node = k.a
+                    UNION ALL SELECT c.node, j.label FROM \(c) c JOIN \(nodes) j ON j.node = c.label
+                    UNION ALL SELECT n.node, c.label FROM \(nodes) n JOIN \(c) c ON c.node = n.label
+                ) AS f JOIN \(nodes) cur ON cur.node = f.node
+                GROUP BY f.node, cur.label HAVING min(f.label) < cur.label
+                """)
+            try w.execute("DROP TABLE IF EXISTS \(c)")
+            changes = next
         }
         try w.execute("DROP TABLE IF EXISTS \(q(changes))")
+        // The steps after resolution find nodes by their identifier; built now, not before the
+        // rounds, whose updates would have kept it up to date for nothing.
+        try w.execute("CREATE INDEX \(q(work("nodes_key"))) ON \(q(work("nodes"))) (entity_type, identifier_type, identifier_value)")
 
         // Entity ids: the md5 of each component's smallest identifier (its label's node).
         try w.execute("\(create) \(q(work("entities"))) (label \(int) PRIMARY KEY, entity_type \(text), entity_id \(text))")

@@ -11,32 +11,25 @@ WHERE entity_type IS NULL OR entity_type NOT IN ('person', 'group') GROUP BY coa
 
 SELECT count(*) FROM "__nexus_stage__nexus_entity_identifiers" WHERE entity_type IN ('person', 'group') AND (identifier_type IS NULL OR identifier_value IS NULL);
 
+CREATE TABLE "__nexus_stage__work_occurrences" (node INTEGER, entity_type TEXT, identifier_type TEXT, identifier_value TEXT, edge_id TEXT, event_id TEXT, role TEXT, occurred_at TIMESTAMP);
+
+INSERT INTO "__nexus_stage__work_occurrences" (node, entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at)
+SELECT dense_rank() OVER (ORDER BY entity_type, identifier_type, identifier_value),
+       entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at
+FROM "__nexus_stage__nexus_entity_identifiers"
+WHERE entity_type IN ('person', 'group') AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL;
+
 CREATE TABLE "__nexus_stage__work_nodes" (node INTEGER PRIMARY KEY, entity_type TEXT, identifier_type TEXT, identifier_value TEXT, label INTEGER);
 
 INSERT INTO "__nexus_stage__work_nodes" (node, entity_type, identifier_type, identifier_value, label)
-SELECT k, entity_type, identifier_type, identifier_value, k FROM (
-  SELECT row_number() OVER (ORDER BY entity_type, identifier_type, identifier_value)
-         AS k, entity_type, identifier_type, identifier_value
-  FROM (SELECT DISTINCT entity_type, identifier_type, identifier_value FROM "__nexus_stage__nexus_entity_identifiers"
-        WHERE entity_type IN ('person', 'group') AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL) AS distinct_identifiers
-) AS numbered;
-
-CREATE INDEX "__nexus_stage__work_nodes_key" ON "__nexus_stage__work_nodes" (entity_type, identifier_type, identifier_value);
-
-CREATE TABLE "__nexus_stage__work_occurrences" (node INTEGER, edge_id TEXT, event_id TEXT, role TEXT, occurred_at TIMESTAMP);
-
-INSERT INTO "__nexus_stage__work_occurrences" (node, edge_id, event_id, role, occurred_at)
-SELECT n.node, i.edge_id, i.event_id, i.role, i.occurred_at FROM "__nexus_stage__nexus_entity_identifiers" i
-JOIN "__nexus_stage__work_nodes" n ON n.entity_type = i.entity_type AND n.identifier_type = i.identifier_type AND n.identifier_value = i.identifier_value;
+SELECT node, min(entity_type), min(identifier_type), min(identifier_value), node FROM "__nexus_stage__work_occurrences" GROUP BY node;
 
 CREATE TABLE "__nexus_stage__work_links" (a INTEGER, b INTEGER);
 
 INSERT INTO "__nexus_stage__work_links" (a, b)
 SELECT DISTINCT o.node, f.first FROM "__nexus_stage__work_occurrences" o
-JOIN "__nexus_stage__work_nodes" n ON n.node = o.node
-JOIN (SELECT n2.entity_type, o2.edge_id, min(o2.node) AS first FROM "__nexus_stage__work_occurrences" o2
-      JOIN "__nexus_stage__work_nodes" n2 ON n2.node = o2.node WHERE o2.edge_id IS NOT NULL
-      GROUP BY n2.entity_type, o2.edge_id) f ON f.entity_type = n.entity_type AND f.edge_id = o.edge_id
+JOIN (SELECT entity_type, edge_id, min(node) AS first FROM "__nexus_stage__work_occurrences"
+      WHERE edge_id IS NOT NULL GROUP BY entity_type, edge_id) f ON f.entity_type = o.entity_type AND f.edge_id = o.edge_id
 WHERE o.node <> f.first;
 
 CREATE INDEX "__nexus_stage__work_links_a" ON "__nexus_stage__work_links" (a);
@@ -45,9 +38,7 @@ CREATE INDEX "__nexus_stage__work_links_b" ON "__nexus_stage__work_links" (b);
 
 ANALYZE __nexus_stage__work_nodes, __nexus_stage__work_links;
 
-DROP TABLE IF EXISTS "__nexus_stage__work_changes";
-
-CREATE TABLE "__nexus_stage__work_changes" AS
+CREATE TABLE "__nexus_stage__work_changes_0" AS
 SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END AS label
 FROM (SELECT node, min(label) AS label, max(own) AS own FROM (
         SELECT node, label, label AS own FROM "__nexus_stage__work_nodes"
@@ -57,9 +48,11 @@ FROM (SELECT node, min(label) AS label, max(own) AS own FROM (
 JOIN "__nexus_stage__work_nodes" j ON j.node = m.label
 WHERE j.label < m.own OR m.label < m.own;
 
-SELECT count(*) FROM "__nexus_stage__work_changes";
+SELECT count(*) FROM "__nexus_stage__work_changes_0";
 
-DROP TABLE IF EXISTS "__nexus_stage__work_changes";
+DROP TABLE IF EXISTS "__nexus_stage__work_changes_0";
+
+CREATE INDEX "__nexus_stage__work_nodes_key" ON "__nexus_stage__work_nodes" (entity_type, identifier_type, identifier_value);
 
 CREATE TABLE "__nexus_stage__work_entities" (label INTEGER PRIMARY KEY, entity_type TEXT, entity_id TEXT);
 
