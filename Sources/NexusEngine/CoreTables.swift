@@ -74,9 +74,10 @@ public struct CoreTables {
                 let q = d.quote(c.name)
                 if c.name == "_processed_at" {
                     plain.remove(c.name)
-                    return "\(processedAt.map { d.literal(Timestamp.format($0)) } ?? "NULL") AS \(q)"
+                    return "\(processedAt.map { d.timestampLiteral($0) } ?? "CAST(NULL AS \(d.typeName(c.type)))") AS \(q)"
                 }
-                guard have.contains(c.name) else { return "NULL AS \(q)" }
+                // Typed, so that a view's column has the contract's type on a server too.
+                guard have.contains(c.name) else { return "CAST(NULL AS \(d.typeName(c.type))) AS \(q)" }
                 let same = rawDeclared[c.name] == d.typeName(c.type).uppercased() && declared[c.name] == c.type
                 if same { return "\(q) AS \(q)" }
                 plain.remove(c.name)
@@ -98,7 +99,7 @@ public struct CoreTables {
             selects.append(sql)
         }
         if selects.isEmpty {
-            return ("SELECT " + columns.map { "NULL AS \(d.quote($0.name))" }.joined(separator: ", ") + " WHERE 1 = 0", false, [])
+            return ("SELECT " + columns.map { "CAST(NULL AS \(d.typeName($0.type))) AS \(d.quote($0.name))" }.joined(separator: ", ") + " WHERE 1 = 0", false, [])
         }
         return (selects.joined(separator: "\nUNION ALL\n"), converts, plain)
     }

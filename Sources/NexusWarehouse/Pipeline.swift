@@ -413,5 +413,17 @@ enum ThreadTrace {
     }
 }
 
+/// Each statement a warehouse runs with its time, on stderr, when `NEXUS_TRACE_SQL` is set:
+/// which statement of a step takes the time (values are never part of the text shown).
+enum StatementTrace {
+    static let enabled = ProcessInfo.processInfo.environment["NEXUS_TRACE_SQL"] != nil
+    static func start() -> Double { enabled ? ThreadTrace.wall() : 0 }
+    static func end(_ started: Double, _ sql: String) {
+        guard enabled else { return }
+        let text = sql.split(whereSeparator: { $0 == "\n" }).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        FileHandle.standardError.write(String(format: "    [sql] %.2f s: %@\n", ThreadTrace.wall() - started, String(text.prefix(160))).data(using: .utf8)!)
+    }
+}
+
 /// Carries a value the compiler cannot prove Sendable across a thread we fully control.
 struct UncheckedBox<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }

@@ -121,6 +121,8 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     }
 
     public func execute(_ sql: String) throws {
+        let started = StatementTrace.start()
+        defer { StatementTrace.end(started, sql) }
         var err: UnsafeMutablePointer<CChar>?
         if sqlite3_exec(db, sql, nil, nil, &err) != SQLITE_OK {
             let msg = err.map { String(cString: $0) } ?? lastError

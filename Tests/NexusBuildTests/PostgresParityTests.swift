@@ -4,6 +4,7 @@ import NexusBuild
 import NexusCore
 import NexusEngine
 import NexusProject
+import NexusSQL
 import NexusScaffold
 import NexusTesting
 import NexusWarehouse
@@ -38,6 +39,16 @@ struct PostgresParityTests {
                 .map { $0.map { canonical($0.string) } }.sorted { DifferentialTests.rowOrder($0, $1) }
         }
         out["(warnings)"] = [reporter.warnings.sorted()]
+        // On a server the core relations' columns have the contract's types (a view over
+        // sources that lack a column must not turn it into text).
+        if !(w is SQLiteWarehouse) {
+            for kind in SourceContract.Kind.allCases {
+                let declared = Dictionary(uniqueKeysWithValues: (try w.columns(of: kind.coreTable) ?? []).map { ($0.name, ColumnType(declared: $0.declaredType)) })
+                for c in kind.coreColumns {
+                    #expect(declared[c.name] == c.type, "\(kind.coreTable).\(c.name): \(declared[c.name].map { "\($0)" } ?? "missing"), not \(c.type)")
+                }
+            }
+        }
         return (out, Runner.engineName(project, w))
     }
 

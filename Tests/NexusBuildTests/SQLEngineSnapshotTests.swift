@@ -29,7 +29,9 @@ struct SQLEngineSnapshotTests {
         func query(_ sql: SQL) throws -> QueryResult { try query(sql.rendered(dialect).text) }
         func stream(_ sql: SQL, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws { record(sql.rendered(dialect).text) }
         func stream(_ sql: String, header: ([String]) -> Void, _ body: (any RowCursor) throws -> Void) throws { record(sql) }
-        func columns(of relation: String) throws -> [ColumnInfo]? { nil }
+        /// Columns of the relations a test names (none otherwise).
+        var catalog: [String: [ColumnInfo]] = [:]
+        func columns(of relation: String) throws -> [ColumnInfo]? { catalog[relation] }
         func relationKind(_ name: String) throws -> RelationKind? { nil }
         func relations() throws -> [(name: String, kind: RelationKind)] { [] }
         func transaction<R>(_ body: () throws -> R) throws -> R { try body() }
@@ -61,5 +63,30 @@ struct SQLEngineSnapshotTests {
         #expect(w.statements.count > 30)
         let outcome = try Snapshot.check(text, name: "sql-engine.\(d.name)", besides: #filePath)
         #expect(outcome == .matches, "sql-engine.\(d.name).sql: \(outcome == .recorded ? "recorded a new snapshot: look at it, then run again" : "differs from what the engine sends now")")
+    }
+
+    /// The four core unions, per dialect: a source whose columns have the contract's types
+    /// (read as they are) and one with text timestamps, text booleans and only the required
+    /// columns (converted, checked, NULL for the rest; its entity types filtered).
+    @Test(arguments: [0, 1, 2])
+    func theCoreUnions(_ k: Int) throws {
+        let d: any SQLDialect = [SQLiteDialect(), PostgresDialect(), SnowflakeDialect()][k]
+        let w = Recorder(d)
+        var text: [String] = []
+        for kind in SourceContract.Kind.allCases {
+            let typed = kind.coreColumns.filter { $0.name != "_processed_at" }.map { ColumnInfo(name: $0.name, declaredType: d.typeName($0.type)) }
+            let loose = kind.columns.filter(\.required).map { ColumnInfo(name: $0.name, declaredType: d.typeName(.text)) }
+            w.catalog["web_\(kind.suffix)"] = typed
+            w.catalog["crm_\(kind.suffix)"] = loose
+            let inputs = [
+                SourceInput(source: "web", relation: "web_\(kind.suffix)", physicalName: "web_\(kind.suffix)", file: nil, entityTypes: nil),
+                SourceInput(source: "crm", relation: "crm_\(kind.suffix)", physicalName: "__nexus_stage__crm_\(kind.suffix)", file: nil, entityTypes: ["person"]),
+            ]
+            w.catalog["__nexus_stage__crm_\(kind.suffix)"] = loose
+            let union = try CoreTables(warehouse: w).union(kind: kind, inputs: inputs, processedAt: kind == .events ? 1_800_000_000_000_000 : nil)
+            text.append("-- \(kind.coreTable) (converts: \(union.converts), plain: \(union.plain.sorted().joined(separator: ", ")))\n\(union.sql);")
+        }
+        let outcome = try Snapshot.check(text.joined(separator: "\n\n"), name: "core-unions.\(d.name)", besides: #filePath)
+        #expect(outcome == .matches, "core-unions.\(d.name).sql: \(outcome == .recorded ? "recorded a new snapshot: look at it, then run again" : "differs from what CoreTables writes now")")
     }
 }

@@ -167,6 +167,8 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
     // MARK: Warehouse
 
     public func execute(_ sql: String) throws {
+        let started = StatementTrace.start()
+        defer { StatementTrace.end(started, sql) }
         // The simple protocol runs a script of several statements in one round trip.
         guard let result = pq.exec(conn, sql) else { throw failure(nil) }
         defer { pq.clear(result) }

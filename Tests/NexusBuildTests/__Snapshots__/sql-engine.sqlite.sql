@@ -54,6 +54,8 @@ DROP TABLE IF EXISTS "__nexus_stage__work_changes_0";
 
 CREATE INDEX "__nexus_stage__work_nodes_key" ON "__nexus_stage__work_nodes" (entity_type, identifier_type, identifier_value);
 
+ANALYZE __nexus_stage__work_nodes;
+
 CREATE TABLE "__nexus_stage__work_entities" (label INTEGER PRIMARY KEY, entity_type TEXT, entity_id TEXT);
 
 INSERT INTO "__nexus_stage__work_entities" (label, entity_type, entity_id)
