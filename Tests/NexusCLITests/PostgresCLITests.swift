@@ -149,4 +149,29 @@ struct PostgresCLITests {
         }
         #expect(try canonical(onPG.received().calls) == canonical(onSQLite.received().calls))
     }
+
+    /// Two runs started together on one PostgreSQL schema: the second waits for the first's
+    /// advisory lock, both succeed, and the tables are one build's.
+    @Test func twoRunsAtOnceOnPostgresBothSucceed() throws {
+        let (dir, admin, schema) = try demoOnPostgres()
+        let env = ["SOURCE_DATE_EPOCH": "1800000000"]
+        let out1 = dir + "/run1.err", out2 = dir + "/run2.err"
+        func start(_ err: String) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "exec \"\(CLITests.binary)\" run --project \"\(dir)\" 2> \"\(err)\" > /dev/null"]
+            p.environment = ProcessInfo.processInfo.environment.merging(env) { _, b in b }
+            try p.run()
+            return p
+        }
+        let a = try start(out1), b = try start(out2)
+        a.waitUntilExit(); b.waitUntilExit()
+        let e1 = (try? String(contentsOfFile: out1, encoding: .utf8)) ?? "", e2 = (try? String(contentsOfFile: out2, encoding: .utf8)) ?? ""
+        #expect(a.terminationStatus == 0 && b.terminationStatus == 0, "\(e1)\n\(e2)")
+        let rows = try admin.query("SELECT entity_id FROM \(schema).nexus_entities ORDER BY entity_id").rows
+        #expect(rows.count > 300)
+        #expect(try cli.nexus(["run", "--project", dir]).status == 0)
+        #expect(try admin.query("SELECT entity_id FROM \(schema).nexus_entities ORDER BY entity_id").rows == rows)
+        #expect(try admin.integer("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '\(schema)' AND c.relname LIKE '\\_\\_nexus%'") == 0)
+    }
 }
