@@ -59,7 +59,21 @@ struct CLITests {
         #expect(show.stdout.contains("2 of "))
         let explain = try nexus(["explain", "email", "chain.walker@example.com", "--project", dir + "/demo"])
         #expect(explain.status == 0)
-        #expect(explain.stdout.contains("anon-chain-0   8 hop(s)"))
+        // A tree: each identifier once, the chain's far end eight levels down.
+        let lines = explain.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasSuffix(": 10 identifier(s)") == true, "\(explain.stdout)")
+        #expect(lines.contains("email chain.walker@example.com   (asked about)"))
+        let far = lines.first { $0.contains("anon-chain-0 ") } ?? ""
+        #expect(far.hasPrefix(String(repeating: "   ", count: 7) + "└─ segment_anonymous_id anon-chain-0   via event evt_"), "\(explain.stdout)")
+        #expect(lines.filter { $0.contains("├─ ") || $0.contains("└─ ") }.count == 9, "every other identifier once")
+        // DOT for Graphviz: one node per identifier, one edge per link.
+        let dot = try nexus(["explain", "email", "chain.walker@example.com", "--format", "dot", "--project", dir + "/demo"])
+        #expect(dot.status == 0 && dot.stdout.hasPrefix("graph \"person per_") && dot.stdout.hasSuffix("}\n"), "\(dot.stdout)")
+        #expect(dot.stdout.components(separatedBy: " -- ").count - 1 == 9)
+        #expect(dot.stdout.contains("\"email chain.walker@example.com\" [style=\"rounded,filled\""))
+        // An identifier that is not there, but is close to one that is.
+        let close = try nexus(["explain", "email", " Chain.Walker@Example.com ", "--project", dir + "/demo"])
+        #expect(close.status != 0 && close.stderr.contains("close matches: email 'chain.walker@example.com'"), "\(close.stderr)")
         // Rerunning with nothing changed is up to date; --full rebuilds, skipping unchanged seeds.
         let rerun = try nexus(["run", "--project", "demo"], in: dir)
         #expect(rerun.status == 0)

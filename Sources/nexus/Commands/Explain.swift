@@ -17,23 +17,19 @@ extension Nexus {
         var value: String
         @Option(name: .customLong("entity-type"), help: "Entity type.")
         var entityType: String = "person"
+        @Option(help: "text (the links as a tree) or dot (Graphviz).")
+        var format: Format = .text
         @OptionGroup var options: ProjectOption
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case text, dot }
 
         func run() throws {
             try Nexus.guarded {
                 let (_, w) = try options.open()
                 let x = try Explainer(warehouse: w).explain(type: type, value: value, entityType: entityType)
-                print("\(x.entityType) \(x.entityID): \(x.links.count) identifier(s)")
-                for link in x.links {
-                    if link.path.isEmpty {
-                        print("\n  \(link.identifier)\(link.identifier == "\(type) \(value)" ? "   (asked about)" : "   (no link found)")")
-                        continue
-                    }
-                    print("\n  \(link.identifier)   \(link.path.count) hop(s)")
-                    for hop in link.path {
-                        let what = [hop.eventName, hop.occurredAt].compactMap { $0 }.joined(separator: " at ")
-                        print("    from \(hop.from)  via edge \(hop.edgeID)  (event \(hop.eventID)\(what.isEmpty ? "" : ": " + what))")
-                    }
+                switch format {
+                case .text: print(x.tree())
+                case .dot: print(x.dot())
                 }
             }
         }
