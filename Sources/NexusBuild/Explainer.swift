@@ -22,6 +22,9 @@ public struct Explainer {
         public var entityID: String
         public var entityType: String
         public var links: [Link]
+        /// Identifiers whose removal would split the entity: each is the only thing joining
+        /// some of the others to the rest (articulation points of the co-occurrence graph).
+        public var bridges: Set<String> = []
     }
 
     let warehouse: any Warehouse
@@ -80,7 +83,55 @@ public struct Explainer {
             let pa = path[a]?.count ?? Int.max, pb = path[b]?.count ?? Int.max
             return pa != pb ? pa < pb : a < b
         }.map { Link(identifier: $0, path: path[$0] ?? []) }
-        return Explanation(entityID: entity, entityType: entityType, links: links)
+        let groups = byEdge.keys.sorted().map { edge in Array(Set((byEdge[edge] ?? []).map(\.0))).sorted() }
+        return Explanation(entityID: entity, entityType: entityType, links: links,
+                           bridges: Explainer.bridges(identifiers: all.sorted(), groups: groups))
+    }
+
+    /// Articulation points among `identifiers` of the graph where each group (the distinct
+    /// identifiers of one edge_id) joins its members: Tarjan's algorithm, iteratively, on the
+    /// bipartite graph of identifiers and groups (groups of one member join nothing and are
+    /// left out, so a flagged identifier always has another identifier cut off behind it).
+    static func bridges(identifiers: [String], groups: [[String]]) -> Set<String> {
+        let index = Dictionary(uniqueKeysWithValues: identifiers.enumerated().map { ($1, $0) })
+        let n = identifiers.count
+        let joined = groups.filter { $0.count > 1 }
+        var adjacency = [[Int]](repeating: [], count: n + joined.count)
+        for (g, members) in joined.enumerated() {
+            for m in members { guard let i = index[m] else { continue }; adjacency[i].append(n + g); adjacency[n + g].append(i) }
+        }
+        var order = [Int](repeating: -1, count: adjacency.count), low = order
+        var cut = Set<Int>()
+        var clock = 0
+        for start in 0..<n where order[start] < 0 {
+            // Frames: (vertex, parent, next neighbour to look at, children in the DFS tree).
+            var stack: [(v: Int, parent: Int, next: Int, children: Int)] = [(start, -1, 0, 0)]
+            order[start] = clock; low[start] = clock; clock += 1
+            while !stack.isEmpty {
+                let top = stack.count - 1
+                let v = stack[top].v
+                if stack[top].next < adjacency[v].count {
+                    let w = adjacency[v][stack[top].next]
+                    stack[top].next += 1
+                    if order[w] < 0 {
+                        stack[top].children += 1
+                        order[w] = clock; low[w] = clock; clock += 1
+                        stack.append((w, v, 0, 0))
+                    } else if w != stack[top].parent {
+                        low[v] = min(low[v], order[w])
+                    }
+                    continue
+                }
+                let frame = stack.removeLast()
+                if let parent = stack.last {
+                    low[parent.v] = min(low[parent.v], low[frame.v])
+                    if parent.parent >= 0, low[frame.v] >= order[parent.v] { cut.insert(parent.v) }
+                } else if frame.children > 1 {
+                    cut.insert(frame.v)
+                }
+            }
+        }
+        return Set(cut.filter { $0 < n }.map { identifiers[$0] })
     }
 
     /// Identifiers that differ from the one asked about only in case or surrounding blanks,
@@ -102,7 +153,7 @@ public struct Explainer {
 extension Explainer.Explanation {
     /// The links as a tree from the identifier asked about: each identifier once, under the
     /// identifier that reached it first (breadth first, ties by identifier), with the event
-    /// that linked them; identifiers no link reaches are listed after it.
+    /// that linked them, bridges marked; identifiers no link reaches are listed after it.
     public func tree() -> String {
         var children: [String: [Explainer.Link]] = [:]
         var root: Explainer.Link?
@@ -113,14 +164,15 @@ extension Explainer.Explanation {
         }
         var out = ["\(entityType) \(entityID): \(links.count) identifier(s)", ""]
         guard let root else { return out.joined(separator: "\n") }
-        out.append("\(root.identifier)   (asked about)")
+        out.append("\(root.identifier)\(bridges.contains(root.identifier) ? "  [bridge]" : "")   (asked about)")
         func walk(_ id: String, _ prefix: String) {
             let kids = (children[id] ?? []).sorted { $0.identifier < $1.identifier }
             for (i, kid) in kids.enumerated() {
                 let last = i == kids.count - 1
                 let hop = kid.path.last!
                 let what = [hop.eventName, hop.occurredAt].compactMap { $0 }.joined(separator: " at ")
-                out.append("\(prefix)\(last ? "└─ " : "├─ ")\(kid.identifier)   via event \(hop.eventID)\(what.isEmpty ? "" : " (\(what))"), edge \(hop.edgeID)")
+                let mark = bridges.contains(kid.identifier) ? "  [bridge]" : ""
+                out.append("\(prefix)\(last ? "└─ " : "├─ ")\(kid.identifier)\(mark)   via event \(hop.eventID)\(what.isEmpty ? "" : " (\(what))"), edge \(hop.edgeID)")
                 walk(kid.identifier, prefix + (last ? "   " : "│  "))
             }
         }
@@ -133,18 +185,48 @@ extension Explainer.Explanation {
     /// filled), each link an edge labelled with its event. Deterministic: nodes and edges in
     /// the tree's order.
     public func dot() -> String {
-        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        func escaped(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
+        func q(_ s: String) -> String { "\"" + escaped(s) + "\"" }
         var out = ["graph \(q("\(entityType) \(entityID)")) {", "  graph [rankdir=LR, fontname=\"Helvetica\"];",
                    "  node [shape=box, style=rounded, fontname=\"Helvetica\", fontsize=11];", "  edge [fontname=\"Helvetica\", fontsize=9];"]
         for (i, link) in links.enumerated() {
-            out.append("  \(q(link.identifier))\(i == 0 ? " [style=\"rounded,filled\", fillcolor=\"#ffe08a\"]" : "");")
+            var attributes: [String] = []
+            if i == 0 { attributes += ["style=\"rounded,filled\"", "fillcolor=\"#ffe08a\""] }
+            if bridges.contains(link.identifier) { attributes += ["color=\"#c0392b\"", "penwidth=2"] }
+            out.append("  \(q(link.identifier))\(attributes.isEmpty ? "" : " [" + attributes.joined(separator: ", ") + "]");")
         }
         for link in links {
             guard let hop = link.path.last else { continue }
-            let label = [hop.eventName, hop.occurredAt].compactMap { $0 }.joined(separator: "\\n")
-            out.append("  \(q(hop.from)) -- \(q(link.identifier)) [label=\(q(label.isEmpty ? hop.eventID : label))];")
+            // DOT's `\n` breaks a label's line; the parts themselves are escaped.
+            let parts = [hop.eventName, hop.occurredAt].compactMap { $0 }
+            let label = (parts.isEmpty ? [hop.eventID] : parts).map(escaped).joined(separator: "\\n")
+            out.append("  \(q(hop.from)) -- \(q(link.identifier)) [label=\"\(label)\"];")
         }
         out.append("}")
         return out.joined(separator: "\n")
+    }
+
+    /// One self-contained HTML page (no scripts, nothing fetched): the graph laid out by
+    /// Graphviz (`svg`), then the tree as text.
+    public func html(svg: String) -> String {
+        func escaped(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        // The SVG inline: without its XML prolog and doctype, which HTML does not take.
+        let body = svg.range(of: "<svg").map { String(svg[$0.lowerBound...]) } ?? svg
+        let title = escaped("\(entityType) \(entityID)")
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(title)</title>
+            <style>body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222}figure{margin:1em 0;overflow:auto}
+            pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:12px}.legend span{margin-right:1.5em}</style></head>
+            <body><h1>\(title)</h1>
+            <p>\(links.count) identifier(s), \(bridges.count) bridge(s): an identifier whose removal would split the entity.</p>
+            <p class="legend"><span>yellow: the identifier asked about</span><span>red outline: a bridge</span><span>each line: the event that linked two identifiers</span></p>
+            <figure>\(body)</figure>
+            <pre>\(escaped(tree()))</pre>
+            </body></html>
+
+            """
     }
 }

@@ -66,11 +66,23 @@ struct CLITests {
         let far = lines.first { $0.contains("anon-chain-0 ") } ?? ""
         #expect(far.hasPrefix(String(repeating: "   ", count: 7) + "└─ segment_anonymous_id anon-chain-0   via event evt_"), "\(explain.stdout)")
         #expect(lines.filter { $0.contains("├─ ") || $0.contains("└─ ") }.count == 9, "every other identifier once")
+        // The chain's inner links are the bridges: each alone holds the far end on.
+        #expect(lines.filter { $0.contains("[bridge]") }.count == 7 && !far.contains("[bridge]"), "\(explain.stdout)")
         // DOT for Graphviz: one node per identifier, one edge per link.
         let dot = try nexus(["explain", "email", "chain.walker@example.com", "--format", "dot", "--project", dir + "/demo"])
         #expect(dot.status == 0 && dot.stdout.hasPrefix("graph \"person per_") && dot.stdout.hasSuffix("}\n"), "\(dot.stdout)")
         #expect(dot.stdout.components(separatedBy: " -- ").count - 1 == 9)
         #expect(dot.stdout.contains("\"email chain.walker@example.com\" [style=\"rounded,filled\""))
+        // SVG and HTML through Graphviz (which .ci/run installs): the same bytes every time;
+        // without Graphviz, one line saying what to do.
+        let html = try nexus(["explain", "email", "chain.walker@example.com", "--format", "html", "--project", dir + "/demo"])
+        #expect(html.status == 0 && html.stdout.hasPrefix("<!doctype html>") && html.stdout.contains("<svg") && !html.stdout.contains("<?xml"), "\(html.stderr)")
+        #expect(html.stdout.contains("7 bridge(s)") && !html.stdout.contains("<script") && !html.stdout.contains("http://www.w3.org/Graphics/SVG/1.1/DTD"))
+        #expect(try nexus(["explain", "email", "chain.walker@example.com", "--format", "html", "--project", dir + "/demo"]).stdout == html.stdout)
+        let svg = try nexus(["explain", "email", "chain.walker@example.com", "--format", "svg", "--project", dir + "/demo"])
+        #expect(svg.status == 0 && svg.stdout.contains("<svg") && svg.stdout.contains("email chain.walker@example.com"))
+        let noDot = try nexus(["explain", "email", "chain.walker@example.com", "--format", "svg", "--project", dir + "/demo"], env: ["PATH": "/nonexistent"])
+        #expect(noDot.status != 0 && noDot.stderr.contains("apt-get install graphviz") && noDot.stderr.contains("--format dot"), "\(noDot.stderr)")
         // An identifier that is not there, but is close to one that is.
         let close = try nexus(["explain", "email", " Chain.Walker@Example.com ", "--project", dir + "/demo"])
         #expect(close.status != 0 && close.stderr.contains("close matches: email 'chain.walker@example.com'"), "\(close.stderr)")

@@ -17,11 +17,11 @@ extension Nexus {
         var value: String
         @Option(name: .customLong("entity-type"), help: "Entity type.")
         var entityType: String = "person"
-        @Option(help: "text (the links as a tree) or dot (Graphviz).")
+        @Option(help: "text (the links as a tree), dot (Graphviz's language), svg or html (laid out by Graphviz's dot).")
         var format: Format = .text
         @OptionGroup var options: ProjectOption
 
-        enum Format: String, ExpressibleByArgument, CaseIterable { case text, dot }
+        enum Format: String, ExpressibleByArgument, CaseIterable { case text, dot, svg, html }
 
         func run() throws {
             try Nexus.guarded {
@@ -30,6 +30,8 @@ extension Nexus {
                 switch format {
                 case .text: print(x.tree())
                 case .dot: print(x.dot())
+                case .svg: print(try Graphviz.svg(x.dot(), for: "explain"), terminator: "")
+                case .html: print(x.html(svg: try Graphviz.svg(x.dot(), for: "explain")), terminator: "")
                 }
             }
         }
