@@ -36,3 +36,28 @@ struct ExplainerTests {
         #expect(x.dot().contains("\"phone b\" -- \"cookie c\" [label=\"seen\\n2025-01-01 00:00:00\"];"))
     }
 }
+
+/// The over-merge alarm: one phone shared by many people glues them into one entity.
+struct OverMergeTests {
+    @Test func aSharedPhoneIsReportedAsAnOverMerge() throws {
+        let f = Fixture()
+        for k in 0..<120 { f.event("e\(k)", day: 1 + k % 20, [("email", "p\(k)@x.test"), ("phone", "+1555000000")]) }
+        f.event("solo", day: 2, [("email", "solo@x.test")])
+        let (_, reporter) = try f.runReporting()
+        let largest = reporter.steps.first { $0.name == "largest person" }
+        #expect(largest?.rows == 121 && largest?.note?.contains("120 email(s), 1 phone(s), 120 event(s)") == true, "\(String(describing: largest))")
+        #expect(reporter.warnings.contains { $0.hasPrefix("1 person entity has more than 100 identifiers") }, "\(reporter.warnings)")
+        // A limit above it, or 0, says nothing.
+        f.yml += "over_merge: {max_identifiers: 0}\n"
+        let (_, quiet) = try f.runReporting()
+        #expect(!quiet.warnings.contains { $0.contains("more than") }, "\(quiet.warnings)")
+        #expect(quiet.steps.contains { $0.name == "largest person" && $0.rows == 121 })
+    }
+
+    @Test func aBadOverMergeSettingNamesIt() throws {
+        let f = Fixture()
+        f.event("e1", day: 1, [("email", "a@x")])
+        f.yml += "over_merge: {max_identifiers: many}\n"
+        do { _ = try f.run(); Issue.record("accepted") } catch { #expect("\(error)".contains("over_merge") && "\(error)".contains("nexus.yml"), "\(error)") }
+    }
+}

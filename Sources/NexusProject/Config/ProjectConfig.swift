@@ -78,8 +78,11 @@ public struct ProjectConfig: Sendable {
     /// Which engine runs the nexus steps (`engine:`): `native` (Swift, over compact in-memory
     /// columns; the default) or `sql` (every step as SQL inside the warehouse).
     public var engine: String?
+    /// An entity with more identifiers than this is reported as a likely over-merge
+    /// (`over_merge: {max_identifiers: N}`; 0 turns the warning off).
+    public var overMergeMaxIdentifiers = 100
 
-    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio", "indexes", "engine"]
+    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio", "indexes", "engine", "over_merge"]
 
     /// Parses and validates the text of `nexus.yml`.
     public static func parse(_ text: String, file: String) throws -> ProjectConfig {
@@ -269,6 +272,15 @@ public struct ProjectConfig: Sendable {
         if let e = top["engine"] {
             guard let s = e.string, ["native", "sql"].contains(s) else { throw r.error("'engine' is native or sql", e) }
             config.engine = s
+        }
+        if let om = top["over_merge"] {
+            let shape = "'over_merge' is {max_identifiers: N} (a whole number; 0 turns the warning off)"
+            guard case .mapping(let m) = om else { throw r.error(shape, om) }
+            try r.checkKeys(m, allowed: ["max_identifiers"], context: "over_merge")
+            if let v = m["max_identifiers"] {
+                guard let n = v.int, n >= 0 else { throw r.error(shape, v) }
+                config.overMergeMaxIdentifiers = n
+            }
         }
         return config
     }
