@@ -1,5 +1,6 @@
 import Testing
 @testable import NexusBuild
+import NexusProject
 
 /// Bridge identifiers: the ones whose removal splits an entity.
 struct ExplainerTests {
@@ -43,7 +44,10 @@ struct OverMergeTests {
         let f = Fixture()
         for k in 0..<120 { f.event("e\(k)", day: 1 + k % 20, [("email", "p\(k)@x.test"), ("phone", "+1555000000")]) }
         f.event("solo", day: 2, [("email", "solo@x.test")])
-        let (_, reporter) = try f.runReporting()
+        let (w, reporter) = try f.runReporting()
+        // Doctor names the entity and the one identifier that holds it together.
+        let doctor = try Doctor(project: try Project.load(root: f.root), warehouse: w).run()
+        #expect(doctor.contains { $0.message.contains("has 121 identifiers") && $0.message.contains("bridges (removing one would split it): phone +1555000000") }, "\(doctor)")
         let largest = reporter.steps.first { $0.name == "largest person" }
         #expect(largest?.rows == 121 && largest?.note?.contains("120 email(s), 1 phone(s), 120 event(s)") == true, "\(String(describing: largest))")
         #expect(reporter.warnings.contains { $0.hasPrefix("1 person entity has more than 100 identifiers") }, "\(reporter.warnings)")
