@@ -187,7 +187,12 @@ extension Explainer.Explanation {
     public func dot() -> String {
         func escaped(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
         func q(_ s: String) -> String { "\"" + escaped(s) + "\"" }
-        var out = ["graph \(q("\(entityType) \(entityID)")) {", "  graph [rankdir=LR, fontname=\"Helvetica\"];",
+        // Up to 30 identifiers, left to right by distance from the one asked about; more (a
+        // hub's star, a chain of dozens) radially around it, labels without their times, so
+        // that a 50- or 500-identifier entity stays a picture to read, not a 4,000-pixel column.
+        let large = links.count > 30
+        let layout = large ? "layout=twopi, root=\(q(links.first?.identifier ?? "")), ranksep=3, overlap=false" : "rankdir=LR"
+        var out = ["graph \(q("\(entityType) \(entityID)")) {", "  graph [\(layout), fontname=\"Helvetica\"];",
                    "  node [shape=box, style=rounded, fontname=\"Helvetica\", fontsize=11];", "  edge [fontname=\"Helvetica\", fontsize=9];"]
         for (i, link) in links.enumerated() {
             var attributes: [String] = []
@@ -198,7 +203,7 @@ extension Explainer.Explanation {
         for link in links {
             guard let hop = link.path.last else { continue }
             // DOT's `\n` breaks a label's line; the parts themselves are escaped.
-            let parts = [hop.eventName, hop.occurredAt].compactMap { $0 }
+            let parts = (large ? [hop.eventName] : [hop.eventName, hop.occurredAt]).compactMap { $0 }
             let label = (parts.isEmpty ? [hop.eventID] : parts).map(escaped).joined(separator: "\\n")
             out.append("  \(q(hop.from)) -- \(q(link.identifier)) [label=\"\(label)\"];")
         }

@@ -35,6 +35,13 @@ struct ExplainerTests {
             """)
         #expect(x.dot().contains("\"phone b\" [color=\"#c0392b\", penwidth=2];"))
         #expect(x.dot().contains("\"phone b\" -- \"cookie c\" [label=\"seen\\n2025-01-01 00:00:00\"];"))
+        #expect(x.dot().contains("graph [rankdir=LR,"))
+        // A hub of 40: drawn radially around the identifier asked about, labels without times.
+        let hub = Explainer.Explanation(entityID: "per_2", entityType: "person",
+                                        links: [.init(identifier: "phone h", path: [])] + (0..<40).map { .init(identifier: "email \($0)", path: [hop("phone h")]) },
+                                        bridges: ["phone h"])
+        #expect(hub.dot().contains("graph [layout=twopi, root=\"phone h\", ranksep=3, overlap=false,"))
+        #expect(hub.dot().contains("\"phone h\" -- \"email 7\" [label=\"seen\"];"))
     }
 }
 
