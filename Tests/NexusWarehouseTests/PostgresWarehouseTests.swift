@@ -88,6 +88,40 @@ struct PostgresWarehouseTests {
         #expect(try w.query("SELECT name, size FROM state").rows == [[.text("a"), .integer(2)]])
     }
 
+    /// The native engine's paths on PostgreSQL: batches in through COPY, back out through
+    /// COPY, every kind of value as it went in (integers at both ends of their range,
+    /// reals, booleans as 1 and 0, NULLs, text with tabs, line breaks and backslashes).
+    @Test func pipelinedLoadAndScanRoundTrip() throws {
+        let w = try PostgresWarehouseTests.fresh()
+        try w.execute("CREATE TABLE t (k bigint, x double precision, b boolean, s text)")
+        let ints: [Int64] = [0, 1, -1, 10, -987_654_321, Int64.max, Int64.min]
+        let rows = 20_000
+        try w.insertPipelined(into: "t", columns: ["k", "x", "b", "s"]) { sink in
+            for r in 0..<rows {
+                sink.bind(0, ints[r % ints.count] &+ (r < ints.count ? 0 : Int64(r)))
+                if r % 5 == 0 { sink.bindNull(1) } else { sink.bind(1, Double(r) / 8) }
+                sink.bind(2, Int64(r % 2))
+                sink.bind(3, r % 7 == 0 ? nil : PostgresWarehouseTests.awkward[r % PostgresWarehouseTests.awkward.count] + " \(r)")
+                try sink.insertRow()
+            }
+        }
+        var seen = 0
+        try w.scanPipelined("SELECT k, x, b, s FROM t ORDER BY ctid") { row in
+            let r = seen
+            #expect(row.int64(0) == ints[r % ints.count] &+ (r < ints.count ? 0 : Int64(r)))
+            if r % 5 == 0 { #expect(row.isNull(1)) } else { #expect(row.string(1).flatMap(Double.init) == Double(r) / 8) }
+            #expect(row.int64(2) == Int64(r % 2))
+            #expect(row.string(3) == (r % 7 == 0 ? nil : PostgresWarehouseTests.awkward[r % PostgresWarehouseTests.awkward.count] + " \(r)"))
+            seen += 1
+        }
+        #expect(seen == rows)
+        // A scan stopped early leaves the connection ready for the next statement.
+        var taken = 0
+        struct Enough: Error {}
+        #expect(throws: Enough.self) { try w.scanPipelined("SELECT k FROM t") { _ in taken += 1; if taken == 10 { throw Enough() } } }
+        #expect(try w.integer("SELECT count(*) FROM t") == rows)
+    }
+
     @Test func badSettingsAreOneLineNamingTheServer() throws {
         let good = try PostgresWarehouseTests.settings()
         func message(_ s: PostgresWarehouse.Settings) -> String {

@@ -283,12 +283,12 @@ final class CopyBuffer {
     var bytes: [UInt8] = []
     init() { bytes.reserveCapacity(1 << 20 + 4096) }
 
+    /// Appends `v` in decimal, without allocating (booleans come as 1 and 0 in every row).
     @inline(__always) func appendDecimal(_ v: Int64) {
-        if v == 0 { bytes.append(48); return }
-        var digits: (UInt64, Int) = (v.magnitude, 0)
-        var tmp = [UInt8](repeating: 0, count: 20)
-        while digits.0 > 0 { tmp[digits.1] = UInt8(48 + digits.0 % 10); digits.0 /= 10; digits.1 += 1 }
         if v < 0 { bytes.append(45) }
-        for i in stride(from: digits.1 - 1, through: 0, by: -1) { bytes.append(tmp[i]) }
+        var m = v.magnitude
+        let start = bytes.count
+        repeat { bytes.append(UInt8(48 + m % 10)); m /= 10 } while m > 0
+        bytes[start...].reverse()
     }
 }
