@@ -26,32 +26,24 @@ public struct Doctor {
     struct Output { var name: String; var shape: SyncShape; var columns: [String]; var model: Model }
 
     /// Entities with more identifiers than `over_merge.max_identifiers` (the five largest of
-    /// each type), each with the identifiers whose removal would split it (its bridges).
+    /// each type), each with the identifiers whose removal would split it (its bridges),
+    /// opened at its smallest identifier.
     func overMerged() throws -> [Finding] {
         let limit = project.config.overMergeMaxIdentifiers
         guard limit > 0 else { return [] }
-        let d = warehouse.dialect
         var findings: [Finding] = []
         for t in project.config.entityTypes {
-            let table = "nexus_resolved_\(t)_identifiers", idColumn = d.quote("\(t)_id")
-            guard try warehouse.relationKind(table) != nil else { continue }
-            let large = try warehouse.query("""
-                SELECT \(sql: idColumn), count(*), min(identifier_type) FROM \(id: table) GROUP BY \(sql: idColumn)
-                HAVING count(*) > \(limit) ORDER BY count(*) DESC, \(sql: d.byteOrder(idColumn)) LIMIT 5
-                """ as SQL).rows
-            for row in large {
-                guard let entity = row[0].string, let type = row[2].string else { continue }
-                // Any one identifier of the entity opens it for the explainer.
-                guard let value = try warehouse.query("""
-                    SELECT min(identifier_value) FROM \(id: table) WHERE \(sql: idColumn) = \(entity) AND identifier_type = \(type)
-                    """ as SQL).rows.first?.first?.string else { continue }
+            let sizes = EntitySizes(warehouse: warehouse, table: "nexus_resolved_\(t)_identifiers", idColumn: "\(t)_id")
+            guard try warehouse.relationKind(sizes.table) != nil else { continue }
+            for entity in try sizes.largest(5, above: limit) {
+                guard let (type, value) = try sizes.anyIdentifier(of: entity.id) else { continue }
                 let x = try Explainer(warehouse: warehouse).explain(type: type, value: value, entityType: t)
                 let bridges = x.bridges.sorted()
                 let shown = bridges.prefix(5).joined(separator: ", ") + (bridges.count > 5 ? " and \(bridges.count - 5) more" : "")
                 let why = bridges.isEmpty ? "no single identifier holds it together (removing any one leaves it whole)"
                     : "bridges (removing one would split it): \(shown)"
                 findings.append(Finding(severity: .warning, model: "nexus_entities",
-                                        message: "\(t) \(entity) has \(row[1].string ?? "?") identifiers, more than over_merge.max_identifiers (\(limit)); \(why); `nexus explain \(type) '\(value)'` draws it"))
+                                        message: "\(t) \(entity.id) has \(entity.identifiers) identifiers, more than over_merge.max_identifiers (\(limit)); \(why); `nexus explain \(type) '\(value)'` draws it"))
             }
         }
         return findings

@@ -85,27 +85,18 @@ extension Runner {
     /// one noisy identifier (a shared phone, a placeholder email) gluing many people together
     /// is the way identity resolution goes wrong. Ties: the smallest entity id in byte order.
     func reportLargestEntities() throws {
-        let d = warehouse.dialect
         let limit = project.config.overMergeMaxIdentifiers
         for t in project.config.entityTypes {
             let t0 = now()
-            let table = physical("nexus_resolved_\(t)_identifiers"), idColumn = d.quote("\(t)_id")
-            guard try warehouse.relationKind(table) != nil else { continue }
-            guard let top = try warehouse.query("""
-                SELECT \(sql: idColumn), count(*),
-                       count(DISTINCT CASE WHEN identifier_type = 'email' THEN identifier_value END),
-                       count(DISTINCT CASE WHEN identifier_type = 'phone' THEN identifier_value END)
-                FROM \(id: table) GROUP BY \(sql: idColumn) ORDER BY count(*) DESC, \(sql: d.byteOrder(idColumn)) LIMIT 1
-                """ as SQL).rows.first, let entity = top[0].string else { continue }
-            let identifiers = Int(top[1].string ?? "") ?? 0, emails = top[2].string ?? "0", phones = top[3].string ?? "0"
-            let events = try warehouse.integer("SELECT count(DISTINCT event_id) FROM \(id: physical("nexus_entity_participants")) WHERE entity_id = \(entity)" as SQL)
-            let summary = "\(entity): \(identifiers) identifier(s), \(emails) email(s), \(phones) phone(s), \(events) event(s)"
-            record(StepResult(kind: "check", name: "largest \(t)", rows: identifiers, seconds: now() - t0, note: summary))
-            guard limit > 0, identifiers > limit else { continue }
-            let over = try warehouse.integer("""
-                SELECT count(*) FROM (SELECT \(sql: idColumn) FROM \(id: table) GROUP BY \(sql: idColumn) HAVING count(*) > \(limit)) AS large
-                """ as SQL)
+            let sizes = EntitySizes(warehouse: warehouse, table: physical("nexus_resolved_\(t)_identifiers"), idColumn: "\(t)_id")
+            guard try warehouse.relationKind(sizes.table) != nil, let top = try sizes.largest(1).first else { continue }
+            let events = try warehouse.integer("SELECT count(DISTINCT event_id) FROM \(id: physical("nexus_entity_participants")) WHERE entity_id = \(top.id)" as SQL)
+            let summary = "\(top.id): \(top.identifiers) identifier(s), \(top.emails) email(s), \(top.phones) phone(s), \(events) event(s)"
+            record(StepResult(kind: "check", name: "largest \(t)", rows: top.identifiers, seconds: now() - t0, note: summary))
+            guard limit > 0, top.identifiers > limit else { continue }
+            let over = try sizes.count(above: limit)
             reporter.warning("\(over) \(t) entit\(over == 1 ? "y has" : "ies have") more than \(limit) identifiers (over_merge.max_identifiers); the largest is \(summary): one noisy identifier may be joining many into one; `nexus explain` on one of its identifiers marks the bridges")
         }
     }
+
 }

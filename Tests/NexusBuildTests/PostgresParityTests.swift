@@ -49,7 +49,7 @@ struct PostgresParityTests {
                 }
             }
         }
-        return (out, Runner.engineName(project, w))
+        return (out, Runner.engineName(project))
     }
 
     static func canonical(_ value: String?) -> String? {
