@@ -69,33 +69,20 @@ extension PostgresWarehouse {
     }
 
     /// Loads rows with COPY: `rows` calls `send` with each row's values, NULL as nil.
-    /// Returns the rows loaded.
+    /// Returns the rows loaded. (The same COPY path as `insertPipelined`, with text values.)
     @discardableResult
     public func copy(into table: String, columns: [String], _ rows: (_ send: ([String?]) throws -> Void) throws -> Void) throws -> Int {
-        try beginCopyIn(table, columns)
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 20)
         var count = 0
-        var failed: Error?
-        do {
+        try insertPipelined(into: table, columns: columns) { sink in
             try rows { values in
                 guard values.count == columns.count else {
                     throw NexusError("warehouse", "COPY into \(table): a row has \(values.count) values for \(columns.count) columns")
                 }
-                for (i, v) in values.enumerated() {
-                    if i > 0 { buffer.append(9) }
-                    guard var v else { buffer.append(92); buffer.append(78); continue }  // \N
-                    v.withUTF8 { PostgresWarehouse.appendCopyText(UnsafeRawBufferPointer($0), to: &buffer) }
-                }
-                buffer.append(10)
+                for (i, v) in values.enumerated() { sink.bind(i, v) }
+                try sink.insertRow()
                 count += 1
-                if buffer.count >= 1 << 20 { try sendCopyData(&buffer) }
             }
-            try sendCopyData(&buffer)
-        } catch {
-            failed = error
         }
-        try endCopyIn(failed: failed)
         return count
     }
 
