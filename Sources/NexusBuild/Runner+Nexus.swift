@@ -62,6 +62,8 @@ extension Runner {
             warn: { [unowned self] in self.reporter.warning($0) })
         var ctx = context
         ctx.relationRows = { [unowned self] name, rows in self.relationRows[name] = rows }
+        ctx.edgeQuality = cfg.edgeQuality
+        ctx.check = { [unowned self] name, rows, note in self.record(StepResult(kind: "check", name: name, rows: rows, seconds: 0, note: note)) }
         if let feed, let native = engine as? NativeEngine {
             // The rows the engine took from the loader are the core views' rows only when
             // each view selects its one seed's columns as they are.

@@ -123,6 +123,8 @@ extension Runner {
                                 progress: { step, rows, secs in replay.append { $0.progress(step, rows, secs) } },
                                 warn: { message in replay.append { $0.warn(message) } })
         ctx.relationRows = { name, rows in replay.append { $0.relationRows(name, rows) } }
+        ctx.check = { name, rows, note in replay.append { $0.check(name, rows, note) } }
+        ctx.edgeQuality = project.config.edgeQuality
         func source(_ kind: SourceContract.Kind) -> NativeEngine.RowSource {
             { [unowned self] body in
                 let (seed, state, types) = feed.seeds[kind]!

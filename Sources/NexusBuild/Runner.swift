@@ -162,7 +162,7 @@ public final class Runner {
                 "\(s.name):\(s.enabled):\(s.events):\(s.entities?.joined(separator: "+") ?? "-"):\(s.relationships)"
             }.joined(separator: ",")
             let indexes = cfg.indexes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(\.description).joined(separator: "+"))" }.joined(separator: ",")
-            return common + "|" + sources + "|" + engine.identity + "|" + indexes
+            return common + "|" + sources + "|" + engine.identity + "|" + indexes + "|" + cfg.edgeQuality.fingerprint
         case .seed:
             return common
         }

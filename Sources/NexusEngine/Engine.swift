@@ -15,6 +15,10 @@ public struct EngineContext {
     public var warn: (String) -> Void
     /// Reports how many rows a nexus relation holds (read or written), for the run's summary.
     public var relationRows: (String, Int) -> Void = { _, _ in }
+    /// Edge-quality thresholds, gate and blocklist.
+    public var edgeQuality = EdgeQualityRules()
+    /// Reports a check's outcome: name, rows it concerns, a one-line summary.
+    public var check: (String, Int, String) -> Void = { _, _, _ in }
 
     public init(entityTypes: [String], processedAt: Int64, physicalName: @escaping (String) -> String,
                 progress: @escaping (String, Int, Double) -> Void, warn: @escaping (String) -> Void) {

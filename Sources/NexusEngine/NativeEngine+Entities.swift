@@ -17,6 +17,7 @@ extension NativeEngine {
         var created = [Int64](repeating: Int64.max, count: entityCount)
         for n in 0..<nodes.count {
             let e = Int(entityOfNode[n])
+            if e < 0 { continue }
             if nodeMinOccurred[n] < created[e] { created[e] = nodeMinOccurred[n] }
         }
         var updated = [Int64](repeating: NativeEngine.missing, count: entityCount)

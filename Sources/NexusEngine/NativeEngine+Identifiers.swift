@@ -77,25 +77,27 @@ extension NativeEngine {
         // The hot loop works on locals (moved out of the engine and back), so that no access
         // to the engine's state costs a reference count or a uniqueness check on `self`.
         let nodes = self.nodes, events = self.events, edges = self.edges, roles = self.roles, key = self.keyBuffer
+        let sources = self.sources, ignored = self.ignoredKeys
         let lastEdgeRaw = ByteBuffer(capacity: 64), edgeKey = ByteBuffer(capacity: 64)
         var lastEdge: Int32 = -1
-        var nodeEType = take(&self.nodeEType), parent = take(&self.parent), size = take(&self.size)
+        var nodeEType = take(&self.nodeEType), nodeExcluded = take(&self.nodeExcluded)
         var nodeMinOccurred = take(&self.nodeMinOccurred), nodeBestEdge = take(&self.nodeBestEdge), nodeBestEvent = take(&self.nodeBestEvent)
-        var eventOccurred = take(&self.eventOccurred), edgeFirstNode = take(&self.edgeFirstNode), watermark = take(&self.watermark)
+        var eventOccurred = take(&self.eventOccurred), edgeGroup = take(&self.edgeGroup), watermark = take(&self.watermark)
         var occNode = take(&self.occNode), occEvent = take(&self.occEvent), occRole = take(&self.occRole), occHasEdge = take(&self.occHasEdge)
+        var occGroup = take(&self.occGroup), occSource = take(&self.occSource)
+        var groups = self.groupCount
+        var ignoredRows = 0
         defer {
-            self.nodeEType = nodeEType; self.parent = parent; self.size = size
+            self.nodeEType = nodeEType; self.nodeExcluded = nodeExcluded
             self.nodeMinOccurred = nodeMinOccurred; self.nodeBestEdge = nodeBestEdge; self.nodeBestEvent = nodeBestEvent
-            self.eventOccurred = eventOccurred; self.edgeFirstNode = edgeFirstNode; self.watermark = watermark
+            self.eventOccurred = eventOccurred; self.edgeGroup = edgeGroup; self.watermark = watermark
             self.occNode = occNode; self.occEvent = occEvent; self.occRole = occRole; self.occHasEdge = occHasEdge
+            self.occGroup = occGroup; self.occSource = occSource
+            self.groupCount = groups
+            self.quality.ignoredRows = ignoredRows
         }
-        @inline(__always) func union(_ a: Int32, _ b: Int32) {
-            var ra = NativeEngine.root(a, &parent), rb = NativeEngine.root(b, &parent)
-            if ra == rb { return }
-            if size[Int(ra)] < size[Int(rb)] { swap(&ra, &rb) }
-            parent[Int(rb)] = ra
-            size[Int(ra)] += size[Int(rb)]
-        }
+        let nullSource = sources.intern("NULL")
+        var lastSource: Int32 = nullSource
         var lastEvent: Int32 = -1
         try source { row in
             rowsRead += 1
@@ -109,16 +111,19 @@ extension NativeEngine {
             let node = nodes.intern(key.bytes)
             if Int(node) == before {
                 nodeEType.append(UInt8(et))
-                parent.append(node)
-                size.append(1)
                 nodeMinOccurred.append(Int64.max)
                 nodeBestEdge.append(-1)
                 nodeBestEvent.append(-1)
+                // On the ignore list: a node that links nothing and resolves to no entity.
+                let listed = ignored.count > 0 && ignored.find(UnsafeRawBufferPointer(rebasing: key.bytes[1...])) != nil
+                nodeExcluded.append(listed ? NativeEngine.ignoredNode : 0)
             }
             let occurred = timestamp(row, 6)
             if occurred != NativeEngine.missing, occurred < nodeMinOccurred[Int(node)] { nodeMinOccurred[Int(node)] = occurred }
             let ingested = row.isNull(7) ? occurred : timestamp(row, 7)
             if ingested > watermark[et] { watermark[et] = ingested }
+            let listed = nodeExcluded[Int(node)] != 0
+            if listed { ignoredRows += 1 }
 
             // Event.
             var event: Int32 = -1
@@ -134,9 +139,11 @@ extension NativeEngine {
                     lastEvent = event
                 }
             }
-            // Edge: unite with the first node seen under the same (entity type, edge_id). An
-            // edge's rows come in runs: try the last edge before the pool.
+            // Edge: the occurrence joins the group of its (entity type, edge_id), which links
+            // its identifiers once edge quality has been judged. An edge's rows come in runs:
+            // try the last edge before the pool.
             var edge: Int32 = -1
+            var group: Int32 = -1
             if !row.isNull(3) {
                 let eb = row.bytes(3)
                 if lastEdge >= 0, equalBytes(eb, lastEdgeRaw.bytes) {
@@ -149,11 +156,11 @@ extension NativeEngine {
                     lastEdgeRaw.removeAll()
                     lastEdgeRaw.append(contentsOf: eb)
                 }
-                if edgeFirstNode[et].count <= Int(edge) {
-                    edgeFirstNode[et].append(contentsOf: repeatElement(-1, count: max(edges.count, Int(edge) + 1) - edgeFirstNode[et].count))
+                if edgeGroup[et].count <= Int(edge) {
+                    edgeGroup[et].append(contentsOf: repeatElement(-1, count: max(edges.count, Int(edge) + 1) - edgeGroup[et].count))
                 }
-                let first = edgeFirstNode[et][Int(edge)]
-                if first < 0 { edgeFirstNode[et][Int(edge)] = node } else { union(node, first) }
+                group = edgeGroup[et][Int(edge)]
+                if group < 0 { group = groups; groups += 1; edgeGroup[et][Int(edge)] = group }
             }
             // The mapping's event_id: the occurrence with the smallest edge_id (NULL last), then smallest event_id.
             let best = nodeBestEdge[Int(node)]
@@ -175,6 +182,14 @@ extension NativeEngine {
             if !row.isNull(5) { role = roles.intern(row.bytes(5)) }
             occRole.append(role)
             occHasEdge.append(edge >= 0)
+            occGroup.append(listed ? -1 : group)
+            if row.isNull(8) {
+                lastSource = nullSource
+            } else {
+                let sb = row.bytes(8)
+                if !equalBytes(sb, sources.bytes(lastSource)) { lastSource = sources.intern(sb) }
+            }
+            occSource.append(lastSource)
         }
         for (t, n) in unknownTypes.sorted(by: { $0.key < $1.key }) {
             context.warn("nexus_entity_identifiers: \(n) row(s) of entity type '\(t)', which is not in entity_types, were ignored")
@@ -188,7 +203,7 @@ extension NativeEngine {
         let n = nodes.count
         entityOfNode = [Int32](repeating: -1, count: n)
         var entityOfRoot = [Int32](repeating: -1, count: n)
-        for i in 0..<n {
+        for i in 0..<n where nodeExcluded[i] == 0 {
             let r = Int(NativeEngine.root(Int32(i), &parent))
             var e = entityOfRoot[r]
             if e < 0 {
@@ -250,6 +265,7 @@ extension NativeEngine {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for n in 0..<nodes.count where Int(nodeEType[n]) == etype {
                     let e = entityOfNode[n]
+                    if e < 0 { continue }
                     let key = nodes.bytes(Int32(n))
                     var k = 1
                     while key[k] != 0 { k += 1 }

@@ -34,6 +34,7 @@ extension NativeEngine {
             let ev = occEvent[k]
             guard ev >= 0, eventOccurred[Int(ev)] != NativeEngine.missing else { orphans += 1; continue }
             let e = entityOfNode[Int(occNode[k])]
+            if e < 0 { continue }  // left out by edge quality
             let t = eventOccurred[Int(ev)]
             if t < inter.first[Int(e)] { inter.first[Int(e)] = t }
             if t > inter.last[Int(e)] { inter.last[Int(e)] = t }

@@ -30,7 +30,7 @@ extension NativeEngine {
         func resolve(_ row: BatchRow, value: Int, type: Int, etype: Int) -> Int32? {
             guard let et = etypeIndex(row, etype), !row.isNull(value), !row.isNull(type) else { return nil }
             NativeEngine.nodeKey(key, et, row, type: type, value: value)
-            guard let node = nodes.find(key.bytes) else { return nil }
+            guard let node = nodes.find(key.bytes), entityOfNode[Int(node)] >= 0 else { return nil }
             return entityOfNode[Int(node)]
         }
         @inline(__always) func label(_ row: BatchRow, _ i: Int) -> Int32 {

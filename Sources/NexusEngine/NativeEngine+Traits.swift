@@ -48,7 +48,7 @@ extension NativeEngine {
         var isWide = [Bool](repeating: false, count: entityRep.count)
         var wide = Int64Map(capacity: 16)
         let idKey = ByteBuffer(capacity: 64)
-        var dropped: [String: Int] = [:]
+        var dropped: [String: Int] = [:], leftOut: [String: Int] = [:]
         var unknownTypes = 0
         rowsRead = 0
         let nodes = self.nodes, entityOfNode = self.entityOfNode, key = self.keyBuffer
@@ -69,6 +69,10 @@ extension NativeEngine {
                 return
             }
             let entity = entityOfNode[Int(node)]
+            guard entity >= 0 else {
+                leftOut[row.string(8) ?? "NULL", default: 0] += 1
+                return
+            }
             let before = rawNames.count
             let raw = rawNames.intern(row.bytes(3))
             if Int(raw) == before {
@@ -163,6 +167,9 @@ extension NativeEngine {
         t.idStart = []; t.idLength = []
         for (source, n) in dropped.sorted(by: { $0.key < $1.key }) {
             context.warn("nexus_entity_traits: \(n) trait row(s) from source \(source) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")
+        }
+        for (source, n) in leftOut.sorted(by: { $0.key < $1.key }) {
+            context.warn(EdgeQualityReport.droppedTraitsWarning(n, source: source))
         }
         if unknownTypes > 0 { context.warn("nexus_entity_traits: \(unknownTypes) row(s) of entity types not in entity_types were ignored") }
         let sortedNames = (0..<t.names.count).sorted { t.names[$0] < t.names[$1] }

@@ -32,8 +32,25 @@ public final class NativeEngine: NexusEngine {
     var nodeBestEdge: [Int32] = []
     var nodeBestEvent: [Int32] = []
 
-    /// Per entity type, by edge id (in `edges`): the first node seen under that edge, or -1.
-    var edgeFirstNode: [[Int32]] = []
+    /// Per entity type, by edge id (in `edges`): the group of that (entity type, edge_id), or -1.
+    var edgeGroup: [[Int32]] = []
+    var groupCount: Int32 = 0
+    /// Per node: 0, or why it resolves to no entity (`ignoredNode`, `orphanNode`).
+    var nodeExcluded: [UInt8] = []
+    static let ignoredNode: UInt8 = 1
+    static let orphanNode: UInt8 = 2
+    /// The blocklist (`edge_quality.ignore`), as node keys without the entity type byte.
+    var ignoredKeys = StringPool(capacity: 16)
+    /// Sources of identifier rows (NULL as `NULL`).
+    var sources = StringPool(capacity: 64)
+    /// What edge quality found, written as `nexus_edge_quality`.
+    var quality = EdgeQualityReport()
+    /// While edge quality is judged: each candidate's groups, each node's candidate index
+    /// (-1: none) and value (in `values`).
+    var candidateGroups = Groups(start: [], members: [])
+    var candidateIndex: [Int32] = []
+    var valueOf: [Int32] = []
+    var values = StringPool(capacity: 16)
 
     /// Edge ids in `CompactID` spelling, while identifiers are read: only unions and the
     /// mapping's smallest-edge rule need them, so they are dropped before traits are read
@@ -48,6 +65,9 @@ public final class NativeEngine: NexusEngine {
     var occEvent: [Int32] = []
     var occRole: [Int32] = []
     var occHasEdge: [Bool] = []
+    /// Per occurrence: its (entity type, edge_id) group, or -1 (no edge_id, or ignored); its source.
+    var occGroup: [Int32] = []
+    var occSource: [Int32] = []
 
     var watermark: [Int64] = []
 
@@ -72,12 +92,15 @@ public final class NativeEngine: NexusEngine {
     /// reads in the order it reads them.
     public static let reads: [(kind: SourceContract.Kind, columns: [String])] = [
         (.events, ["event_id", "occurred_at", "source"]),
-        (.identifiers, ["entity_type", "identifier_type", "identifier_value", "edge_id", "event_id", "role", "occurred_at", "_ingested_at"]),
+        (.identifiers, ["entity_type", "identifier_type", "identifier_value", "edge_id", "event_id", "role", "occurred_at", "_ingested_at", "source"]),
         (.traits, ["entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "occurred_at", "_ingested_at", "entity_trait_id", "source"]),
     ]
 
     /// The columns the engine reads from one of `reads`.
     public static func columns(reading kind: SourceContract.Kind) -> [String] { reads.first { $0.kind == kind }!.columns }
+
+    /// The build's edge-quality rules.
+    var rules = EdgeQualityRules()
 
     /// Inputs already read by `prefetch`, waiting for `run`.
     var prefetched: Traits?
@@ -112,7 +135,9 @@ public final class NativeEngine: NexusEngine {
             }
         }
         var t0 = clock()
-        var rows = 0
+        var rows = try quality.write(warehouse, table: name("nexus_edge_quality"), rules: rules)
+        context.relationRows("nexus_edge_quality", rows)
+        rows = 0
         for (t, type) in etypes.enumerated() {
             let n = try writeMapping(warehouse, name("nexus_resolved_\(type)_identifiers"), etype: t, context)
             context.relationRows("nexus_resolved_\(type)_identifiers", n)
@@ -155,6 +180,8 @@ public final class NativeEngine: NexusEngine {
     func clear(poolCapacity: Int) {
         nodes = StringPool(capacity: poolCapacity)
         nodeEType = []; parent = []; size = []; nodeMinOccurred = []; nodeBestEdge = []; nodeBestEvent = []
+        nodeExcluded = []; occGroup = []; occSource = []; groupCount = 0
+        sources = StringPool(capacity: 64); ignoredKeys = StringPool(capacity: 16); quality = EdgeQualityReport()
         events = StringPool(capacity: poolCapacity)
         edges = StringPool(capacity: poolCapacity)
         eventOccurred = []
@@ -164,7 +191,7 @@ public final class NativeEngine: NexusEngine {
         entityIDs = StringPool(capacity: poolCapacity)
         entityRank = []; entityOrder = []
         etypePool = StringPool(capacity: 16)
-        edgeFirstNode = []
+        edgeGroup = []
     }
 
     /// Fresh state for one build.
@@ -183,7 +210,11 @@ public final class NativeEngine: NexusEngine {
             prefixes[p] = t
         }
         watermark = [Int64](repeating: NativeEngine.missing, count: etypes.count)
-        edgeFirstNode = [[Int32]](repeating: [], count: etypes.count)
+        edgeGroup = [[Int32]](repeating: [], count: etypes.count)
+        rules = context.edgeQuality
+        for (type, values) in rules.ignore {
+            for v in values { _ = (Array(type.utf8) + [0] + Array(v.utf8)).withUnsafeBytes { ignoredKeys.intern($0) } }
+        }
     }
 
     /// Reads events and identifiers, resolves identities, then reads traits.
@@ -197,11 +228,12 @@ public final class NativeEngine: NexusEngine {
         context.progress("read identifiers", rowsRead, clock() - t0)
         context.relationRows("nexus_entity_identifiers", rowsRead)
         t0 = clock()
-        // Edges only joined nodes; events are only read by id from here on.
-        edgeFirstNode = []
+        // Edges only group occurrences; events are only read by id from here on.
+        edgeGroup = []
         edges = StringPool(capacity: 16)
         nodeBestEdge = []
         events.dropLookup()
+        try judgeAndLink(context)
         resolveComponents()
         context.progress("identity resolution", entityRep.count, clock() - t0)
         t0 = clock()

@@ -28,6 +28,8 @@ public struct SQLResolution {
         public var entities = 0
         public var rounds = 0
         public var labelsChanged: [Int] = []
+        /// What edge quality found (written by the engine as `nexus_edge_quality`).
+        public var quality = EdgeQualityReport()
     }
 
     func work(_ name: String) -> String { workPrefix + name }
@@ -58,11 +60,11 @@ public struct SQLResolution {
         // identifier type, value), equal ones one node (dense_rank). Nodes and links are read
         // from them, with no join back on the identifier text.
         let ts = d.typeName(.timestamp)
-        try w.execute("\(create) \(q(work("occurrences"))) (node \(int), entity_type \(text), identifier_type \(text), identifier_value \(text), edge_id \(text), event_id \(text), role \(text), occurred_at \(ts))")
+        try w.execute("\(create) \(q(work("occurrences"))) (node \(int), entity_type \(text), identifier_type \(text), identifier_value \(text), edge_id \(text), event_id \(text), role \(text), occurred_at \(ts), source \(text))")
         try w.execute("""
-            INSERT INTO \(q(work("occurrences"))) (node, entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at)
+            INSERT INTO \(q(work("occurrences"))) (node, entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, source)
             SELECT dense_rank() OVER (ORDER BY \(d.byteOrder("entity_type")), \(d.byteOrder("identifier_type")), \(d.byteOrder("identifier_value"))),
-                   entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at
+                   entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, source
             FROM \(q(identifiers))
             WHERE entity_type IN (\(typeList)) AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL
             """)
@@ -72,12 +74,24 @@ public struct SQLResolution {
             SELECT node, min(entity_type), min(identifier_type), min(identifier_value), node FROM \(q(work("occurrences"))) GROUP BY node
             """)
 
-        // Links: each node to the first node of its (entity type, edge).
+        var outcome = Outcome()
+        let judged = try judgeEdges(context)
+        outcome.quality = judged.report
+
+        // Links: each node to the first node of its (entity type, edge), among the
+        // occurrences of identifiers that stay and whose edges are not cut.
+        var linking = q(work("occurrences"))
+        if judged.excluded || judged.cut {
+            linking = """
+                (SELECT o.node, o.entity_type, o.edge_id FROM \(q(work("occurrences"))) o JOIN \(q(work("nodes"))) n ON n.node = o.node
+                 WHERE o.edge_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(q(work("cut"))) x WHERE x.node = o.node))
+                """
+        }
         try w.execute("\(create) \(q(work("links"))) (a \(int), b \(int))")
         try w.execute("""
             INSERT INTO \(q(work("links"))) (a, b)
-            SELECT DISTINCT o.node, f.first FROM \(q(work("occurrences"))) o
-            JOIN (SELECT entity_type, edge_id, min(node) AS first FROM \(q(work("occurrences")))
+            SELECT DISTINCT o.node, f.first FROM \(linking) o
+            JOIN (SELECT entity_type, edge_id, min(node) AS first FROM \(linking) AS l
                   WHERE edge_id IS NOT NULL GROUP BY entity_type, edge_id) f ON f.entity_type = o.entity_type AND f.edge_id = o.edge_id
             WHERE o.node <> f.first
             """)
@@ -95,7 +109,6 @@ public struct SQLResolution {
         // fixpoint is the full rounds' fixpoint, each component labelled with its smallest
         // node; a round costs the size of its frontier instead of the whole graph. Each round
         // writes only the nodes whose label falls; the runner stops when there are none.
-        var outcome = Outcome()
         let nodes = q(work("nodes")), links = q(work("links"))
         var changes = work("changes_0")
         try w.execute("""

@@ -57,15 +57,21 @@ extension SQLResolution {
             """
         let unknown = try w.integer("SELECT count(*) FROM \(traits) WHERE entity_type IS NULL OR entity_type NOT IN (\(typeList))")
         // Rows naming an identifier no identifier row has are dropped, with a warning per source.
+        // Rows naming an identifier left out by edge quality, likewise.
+        var leftOut: [(String, String)] = []
         for row in try w.query("""
-            SELECT coalesce(t.source, 'NULL'), count(*) FROM \(traits) t
+            SELECT coalesce(t.source, 'NULL'), CASE WHEN x.node IS NULL THEN 0 ELSE 1 END, count(*) FROM \(traits) t
             LEFT JOIN \(q(work("nodes"))) n ON n.entity_type = t.entity_type AND n.identifier_type = t.identifier_type AND n.identifier_value = t.identifier_value
+            LEFT JOIN \(q(work("left_out"))) x ON x.entity_type = t.entity_type AND x.identifier_type = t.identifier_type AND x.identifier_value = t.identifier_value
             WHERE t.entity_type IN (\(typeList)) AND t.trait_name IS NOT NULL AND t.trait_value IS NOT NULL AND t.trait_value <> ''
               AND t.identifier_type IS NOT NULL AND t.identifier_value IS NOT NULL AND n.node IS NULL
-            GROUP BY coalesce(t.source, 'NULL') ORDER BY 1
+            GROUP BY coalesce(t.source, 'NULL'), CASE WHEN x.node IS NULL THEN 0 ELSE 1 END ORDER BY 1
             """).rows {
-            context.warn("nexus_entity_traits: \(row[1]) trait row(s) from source \(row[0]) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")
+            let source = row[0].string ?? "NULL", n = row[2].string ?? "0"
+            if row[1].string == "1" { leftOut.append((source, n)); continue }
+            context.warn("nexus_entity_traits: \(n) trait row(s) from source \(source) name an identifier that occurs in no nexus_entity_identifiers row, and were dropped")
         }
+        for (source, n) in leftOut { context.warn(EdgeQualityReport.droppedTraitsWarning(Int(n) ?? 0, source: source)) }
         if unknown > 0 { context.warn("nexus_entity_traits: \(unknown) row(s) of entity types not in entity_types were ignored") }
         try create(table, NexusTables.resolvedTraits)
         // The latest occurred_at wins (NULL oldest), then _ingested_at (NULL oldest), then the

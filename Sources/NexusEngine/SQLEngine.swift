@@ -26,6 +26,7 @@ public final class SQLEngine: NexusEngine {
         var t0 = Date()
         let outcome = try resolution.run(context)
         context.progress("identity resolution (\(outcome.rounds) rounds)", outcome.entities, Date().timeIntervalSince(t0))
+        context.relationRows("nexus_edge_quality", try outcome.quality.write(warehouse, table: context.physicalName("nexus_edge_quality"), rules: context.edgeQuality))
         let steps: [(String, String, (EngineContext) throws -> Int)] = [
             ("resolved traits", "nexus_resolved_entity_traits", resolution.writeTraits),
             ("participants", "nexus_entity_participants", resolution.writeParticipants),

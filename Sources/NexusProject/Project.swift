@@ -37,7 +37,7 @@ public struct Project: Sendable {
     public static func nexusRelations(entityTypes: [String]) -> [String] {
         ["nexus_events", "nexus_entity_identifiers", "nexus_entity_traits", "nexus_relationship_declarations"]
             + entityTypes.map { "nexus_resolved_\($0)_identifiers" }
-            + ["nexus_resolved_entity_traits", "nexus_entities", "nexus_entity_participants", "nexus_relationships"]
+            + ["nexus_resolved_entity_traits", "nexus_entities", "nexus_entity_participants", "nexus_relationships", "nexus_edge_quality"]
     }
 
     public var nexusRelations: [String] { Project.nexusRelations(entityTypes: config.entityTypes) }

@@ -97,6 +97,17 @@ struct PostgresParityTests {
         try PostgresParityTests.check({ _ = try SyntheticClinic(persons: 1200, seed: 5, customerIO: true).write(to: $0) }, atLeast: 1200)
     }
 
+    /// One phone shared by 200 people: its report, and the filter's and the ignore list's
+    /// partition, the same on PostgreSQL with either engine as on SQLite.
+    @Test(arguments: ["{}", "{on_error: filter, ignore: {email: [user3@x.test, user4@x.test]}}"])
+    func aSharedPhoneIsJudgedAlikeEverywhere(_ rules: String) throws {
+        try PostgresParityTests.check({ dir in
+            try EdgeQualityTests.writeClinic(to: dir, hub: true)
+            let yml = dir + "/nexus.yml"
+            try (try String(contentsOfFile: yml, encoding: .utf8) + "edge_quality: \(rules)\n").write(toFile: yml, atomically: true, encoding: .utf8)
+        }, atLeast: 50)
+    }
+
     /// A second run on a server builds again (it cannot tell whether its sources changed) and
     /// gives the same tables; unchanged seeds are not loaded again.
     @Test func aSecondRunOnPostgresGivesTheSameTables() throws {

@@ -81,8 +81,10 @@ public struct ProjectConfig: Sendable {
     /// An entity with more identifiers than this is reported as a likely over-merge
     /// (`over_merge: {max_identifiers: N}`; 0 turns the warning off).
     public var overMergeMaxIdentifiers = 100
+    /// Thresholds, gate and blocklist for noisy identifiers (`edge_quality:`).
+    public var edgeQuality = EdgeQualityRules()
 
-    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio", "indexes", "engine", "over_merge"]
+    static let topKeys = ["name", "warehouse", "sources", "entity_types", "vars", "seeds", "customerio", "indexes", "engine", "over_merge", "edge_quality"]
 
     /// Parses and validates the text of `nexus.yml`.
     public static func parse(_ text: String, file: String) throws -> ProjectConfig {
@@ -282,6 +284,7 @@ public struct ProjectConfig: Sendable {
                 config.overMergeMaxIdentifiers = n
             }
         }
+        if let eq = top["edge_quality"] { config.edgeQuality = try r.edgeQuality(eq) }
         return config
     }
 
@@ -310,6 +313,43 @@ public struct ProjectConfig: Sendable {
                 }
             }
         }
+        /// `edge_quality: {warning, error, critical, on_error, ignore: {type: [values]}}`.
+        func edgeQuality(_ node: Node) throws -> EdgeQualityRules {
+            var rules = EdgeQualityRules()
+            guard case .mapping(let m) = node else {
+                throw error("'edge_quality' is a mapping: {warning: 10, error: 20, critical: 50, on_error: warn|fail|filter, ignore: {identifier_type: [values]}}", node)
+            }
+            try checkKeys(m, allowed: ["warning", "error", "critical", "on_error", "ignore"], context: "edge_quality")
+            for (key, path) in [("warning", \EdgeQualityRules.warning), ("error", \.error), ("critical", \.critical)] {
+                guard let v = m[key] else { continue }
+                guard let n = v.int, n >= 1 else { throw error("edge_quality.\(key) is a whole number of distinct partners, at least 1", v) }
+                rules[keyPath: path] = n
+            }
+            if !(rules.warning <= rules.error && rules.error <= rules.critical) {
+                throw error("edge_quality thresholds must satisfy warning <= error <= critical (here \(rules.warning), \(rules.error), \(rules.critical))", node)
+            }
+            if let v = m["on_error"] {
+                guard let s = v.string, let o = EdgeQualityRules.OnError(rawValue: s) else {
+                    throw error("edge_quality.on_error is one of \(EdgeQualityRules.OnError.allCases.map(\.rawValue).joined(separator: ", "))", v)
+                }
+                rules.onError = o
+            }
+            if let v = m["ignore"] {
+                let shape = "edge_quality.ignore maps identifier types to lists of values, e.g. {email: ['test@test.com']}"
+                guard case .mapping(let im) = v else { throw error(shape, v) }
+                for (k, list) in im {
+                    guard let type = k.string, !type.isEmpty else { throw error(shape, k) }
+                    guard case .sequence(let seq) = list else { throw error(shape, list) }
+                    // The scalar's text as written: a phone of digits stays its digits.
+                    rules.ignore[type, default: []] += try seq.map { n in
+                        guard case .scalar(let sc) = n, !sc.string.isEmpty else { throw error(shape, n) }
+                        return sc.string
+                    }
+                }
+            }
+            return rules
+        }
+
         func bool(_ n: Node, _ what: String) throws -> Bool {
             guard let b = n.bool else { throw error("'\(what)' must be true or false", n) }
             return b

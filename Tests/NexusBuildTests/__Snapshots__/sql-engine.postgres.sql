@@ -11,11 +11,11 @@ WHERE entity_type IS NULL OR entity_type NOT IN ('person', 'group') GROUP BY coa
 
 SELECT count(*) FROM "__nexus_stage__nexus_entity_identifiers" WHERE entity_type IN ('person', 'group') AND (identifier_type IS NULL OR identifier_value IS NULL);
 
-CREATE UNLOGGED TABLE "__nexus_stage__work_occurrences" (node bigint, entity_type text, identifier_type text, identifier_value text, edge_id text, event_id text, role text, occurred_at timestamp);
+CREATE UNLOGGED TABLE "__nexus_stage__work_occurrences" (node bigint, entity_type text, identifier_type text, identifier_value text, edge_id text, event_id text, role text, occurred_at timestamp, source text);
 
-INSERT INTO "__nexus_stage__work_occurrences" (node, entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at)
+INSERT INTO "__nexus_stage__work_occurrences" (node, entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, source)
 SELECT dense_rank() OVER (ORDER BY (entity_type) COLLATE "C", (identifier_type) COLLATE "C", (identifier_value) COLLATE "C"),
-       entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at
+       entity_type, identifier_type, identifier_value, edge_id, event_id, role, occurred_at, source
 FROM "__nexus_stage__nexus_entity_identifiers"
 WHERE entity_type IN ('person', 'group') AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL;
 
@@ -24,11 +24,36 @@ CREATE UNLOGGED TABLE "__nexus_stage__work_nodes" (node bigint PRIMARY KEY, enti
 INSERT INTO "__nexus_stage__work_nodes" (node, entity_type, identifier_type, identifier_value, label)
 SELECT node, min(entity_type), min(identifier_type), min(identifier_value), node FROM "__nexus_stage__work_occurrences" GROUP BY node;
 
+CREATE UNLOGGED TABLE "__nexus_stage__work_left_out" (node bigint, entity_type text, identifier_type text, identifier_value text);
+
+CREATE UNLOGGED TABLE "__nexus_stage__work_cut" (node bigint);
+
+CREATE UNLOGGED TABLE "__nexus_stage__work_candidates" AS
+SELECT o.node FROM (SELECT node, entity_type, edge_id FROM "__nexus_stage__work_occurrences" WHERE edge_id IS NOT NULL) AS o
+JOIN (SELECT entity_type, edge_id, count(*) AS size FROM (SELECT node, entity_type, edge_id FROM "__nexus_stage__work_occurrences" WHERE edge_id IS NOT NULL) AS l GROUP BY entity_type, edge_id HAVING count(*) > 1) g
+  ON g.entity_type = o.entity_type AND g.edge_id = o.edge_id
+GROUP BY o.node HAVING sum(g.size - 1) > 10;
+
+CREATE UNLOGGED TABLE "__nexus_stage__work_members" (entity_type text, edge_id text, node bigint);
+
+SELECT count(*) FROM "__nexus_stage__work_candidates";
+
+CREATE UNLOGGED TABLE "__nexus_stage__work_partners" AS
+SELECT c.node, count(DISTINCT nb.identifier_value) AS partners FROM "__nexus_stage__work_candidates" c
+JOIN "__nexus_stage__work_members" a ON a.node = c.node
+JOIN "__nexus_stage__work_members" b ON b.entity_type = a.entity_type AND b.edge_id = a.edge_id AND b.node <> a.node
+JOIN "__nexus_stage__work_nodes" nb ON nb.node = b.node
+GROUP BY c.node HAVING count(DISTINCT nb.identifier_value) > 10;
+
+SELECT p.node, p.partners, n.entity_type, n.identifier_type, n.identifier_value,
+       (SELECT count(*) FROM "__nexus_stage__work_members" m WHERE m.node = p.node)
+FROM "__nexus_stage__work_partners" p JOIN "__nexus_stage__work_nodes" n ON n.node = p.node;
+
 CREATE UNLOGGED TABLE "__nexus_stage__work_links" (a bigint, b bigint);
 
 INSERT INTO "__nexus_stage__work_links" (a, b)
 SELECT DISTINCT o.node, f.first FROM "__nexus_stage__work_occurrences" o
-JOIN (SELECT entity_type, edge_id, min(node) AS first FROM "__nexus_stage__work_occurrences"
+JOIN (SELECT entity_type, edge_id, min(node) AS first FROM "__nexus_stage__work_occurrences" AS l
       WHERE edge_id IS NOT NULL GROUP BY entity_type, edge_id) f ON f.entity_type = o.entity_type AND f.edge_id = o.edge_id
 WHERE o.node <> f.first;
 
@@ -104,6 +129,12 @@ ORDER BY n.node;
 
 SELECT count(*) FROM "__nexus_stage__nexus_resolved_group_identifiers";
 
+DROP TABLE IF EXISTS "__nexus_stage__nexus_edge_quality";
+
+CREATE TABLE "__nexus_stage__nexus_edge_quality" ("entity_type" text, "identifier_type" text, "identifier_value" text, "partners" bigint, "edges" bigint, "connected_types" text, "sources" text, "severity" text, "filtered" boolean);
+
+INSERT INTO __nexus_stage__nexus_edge_quality;
+
 SELECT DISTINCT trait_name, source FROM "__nexus_stage__nexus_entity_traits"
 WHERE entity_type IN ('person', 'group') AND trait_name IS NOT NULL AND trait_value IS NOT NULL AND trait_value <> ''
   AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL
@@ -111,11 +142,12 @@ ORDER BY 1, 2;
 
 SELECT count(*) FROM "__nexus_stage__nexus_entity_traits" WHERE entity_type IS NULL OR entity_type NOT IN ('person', 'group');
 
-SELECT coalesce(t.source, 'NULL'), count(*) FROM "__nexus_stage__nexus_entity_traits" t
+SELECT coalesce(t.source, 'NULL'), CASE WHEN x.node IS NULL THEN 0 ELSE 1 END, count(*) FROM "__nexus_stage__nexus_entity_traits" t
 LEFT JOIN "__nexus_stage__work_nodes" n ON n.entity_type = t.entity_type AND n.identifier_type = t.identifier_type AND n.identifier_value = t.identifier_value
+LEFT JOIN "__nexus_stage__work_left_out" x ON x.entity_type = t.entity_type AND x.identifier_type = t.identifier_type AND x.identifier_value = t.identifier_value
 WHERE t.entity_type IN ('person', 'group') AND t.trait_name IS NOT NULL AND t.trait_value IS NOT NULL AND t.trait_value <> ''
   AND t.identifier_type IS NOT NULL AND t.identifier_value IS NOT NULL AND n.node IS NULL
-GROUP BY coalesce(t.source, 'NULL') ORDER BY 1;
+GROUP BY coalesce(t.source, 'NULL'), CASE WHEN x.node IS NULL THEN 0 ELSE 1 END ORDER BY 1;
 
 DROP TABLE IF EXISTS "__nexus_stage__nexus_resolved_entity_traits";
 
