@@ -49,13 +49,19 @@ public struct BuildState: Codable, Equatable {
         return state
     }
 
-    /// Records this build (a warehouse without a change counter keeps no record).
-    func save(_ warehouse: any Warehouse) throws {
-        guard let before = warehouse.changeCounter() else { return }
+    /// Records this build (a warehouse without a change counter keeps no record), with `log`
+    /// in the same transaction: a second one would move the change counter the record expects.
+    func save(_ warehouse: any Warehouse, log: BuildLog? = nil) throws {
+        var logRecord: (name: String, value: String?)?
+        if let log { logRecord = (BuildLog.stateName, try log.json()) }
+        guard let before = warehouse.changeCounter() else {
+            if let logRecord { try warehouse.writeStates([logRecord]) }
+            return
+        }
         var state = self
         state.changeCounter = before &+ 1
         let data = try JSONEncoder().encode(state)
-        try warehouse.writeState(BuildState.stateName, String(decoding: data, as: UTF8.self))
+        try warehouse.writeStates([(BuildState.stateName, String(decoding: data, as: UTF8.self))] + (logRecord.map { [$0] } ?? []))
         // The record once lived in a file beside the warehouse.
         if let sqlite = warehouse as? SQLiteWarehouse { try? FileManager.default.removeItem(atPath: sqlite.path + ".nexus-state") }
     }

@@ -18,7 +18,7 @@ extension Runner {
 
     func buildModel(_ model: Model) throws {
         let t0 = now()
-        for w in model.warnings { reporter.warning(w) }
+        for w in model.warnings { warn(w) }
         let sql = try Runner.render(model, project: project, dialect: warehouse.dialect, resolve: { [unowned self] in
             self.warehouse.dialect.quote(self.physical($0))
         }, catalog: { [unowned self] in try self.warehouse.columns(of: self.physical($0)) })

@@ -59,7 +59,7 @@ extension Runner {
             entityTypes: cfg.entityTypes, processedAt: processedAt,
             physicalName: { [unowned self] in self.stage($0) },
             progress: { [unowned self] step, rows, secs in self.record(StepResult(kind: "engine", name: step, rows: rows, seconds: secs, note: nil)) },
-            warn: { [unowned self] in self.reporter.warning($0) })
+            warn: { [unowned self] in self.warn($0) })
         var ctx = context
         ctx.relationRows = { [unowned self] name, rows in self.relationRows[name] = rows }
         ctx.edgeQuality = cfg.edgeQuality
@@ -97,7 +97,7 @@ extension Runner {
             record(StepResult(kind: "check", name: "largest \(t)", rows: top.identifiers, seconds: now() - t0, note: summary))
             guard limit > 0, top.identifiers > limit else { continue }
             let over = try sizes.count(above: limit)
-            reporter.warning("\(over) \(t) entit\(over == 1 ? "y has" : "ies have") more than \(limit) identifiers (over_merge.max_identifiers); the largest is \(summary): one noisy identifier may be joining many into one; `nexus explain` on one of its identifiers marks the bridges")
+            warn("\(over) \(t) entit\(over == 1 ? "y has" : "ies have") more than \(limit) identifiers (over_merge.max_identifiers); the largest is \(summary): one noisy identifier may be joining many into one; `nexus explain` on one of its identifiers marks the bridges")
         }
     }
 

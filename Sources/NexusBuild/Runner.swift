@@ -92,6 +92,14 @@ public final class Runner {
         reporter.step(r)
     }
 
+    /// Warnings of this run, kept for the build log.
+    var warnings: [String] = []
+
+    func warn(_ message: String) {
+        warnings.append(message)
+        reporter.warning(message)
+    }
+
     func now() -> Double { Date().timeIntervalSince1970 }
 
     /// Runs the whole build. On error every staged relation is dropped and the error rethrown.
@@ -127,7 +135,9 @@ public final class Runner {
             relationRows = last.relationRows
         }
         try build(previous: previous)
-        try BuildState(fingerprint: fingerprint, changeCounter: 0, relationRows: relationRows, nodes: nodeFingerprints).save(warehouse)
+        let log = BuildLog(processedAt: Timestamp.format(processedAt), engine: engine.identity, seconds: now() - t0,
+                           steps: results.map(BuildLog.Step.init), warnings: warnings, relationRows: relationRows)
+        try BuildState(fingerprint: fingerprint, changeCounter: 0, relationRows: relationRows, nodes: nodeFingerprints).save(warehouse, log: log)
         return true
     }
 

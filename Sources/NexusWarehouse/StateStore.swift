@@ -15,14 +15,21 @@ extension Warehouse {
 
     /// Writes (or, for nil, removes) the record named `name`, in one transaction.
     public func writeState(_ name: String, _ value: String?) throws {
+        try writeStates([(name, value)])
+    }
+
+    /// Writes (or, for nil, removes) several records in one transaction.
+    public func writeStates(_ records: [(name: String, value: String?)]) throws {
         let d = dialect
         try transaction {
             try execute("CREATE TABLE IF NOT EXISTS \(d.quote(Self.stateTable)) (name \(d.typeName(.text)) PRIMARY KEY, value \(d.typeName(.text)))")
-            if let value {
-                try executeMany(d.upsert(into: Self.stateTable, columns: ["name", "value"], key: "name", placeholders: [d.placeholder(1), d.placeholder(2)]),
-                                [[.text(name), .text(value)]])
-            } else {
-                try execute("DELETE FROM \(id: Self.stateTable) WHERE name = \(name)" as SQL)
+            for (name, value) in records {
+                if let value {
+                    try executeMany(d.upsert(into: Self.stateTable, columns: ["name", "value"], key: "name", placeholders: [d.placeholder(1), d.placeholder(2)]),
+                                    [[.text(name), .text(value)]])
+                } else {
+                    try execute("DELETE FROM \(id: Self.stateTable) WHERE name = \(name)" as SQL)
+                }
             }
         }
     }

@@ -14,7 +14,7 @@ struct Nexus: ParsableCommand {
         commandName: "nexus",
         abstract: "Turn raw customer data into one identity graph, and shape it for Customer.io.",
         version: "nexus \(SyncPayload.libraryVersion) (SQLite \(SQLiteWarehouse.sqliteVersion))",
-        subcommands: [Run.self, Demo.self, Show.self, Explain.self, Generate.self, Export.self, CustomerIO.self, Doctor.self, Sync.self])
+        subcommands: [Run.self, Demo.self, Show.self, Explain.self, Report.self, Generate.self, Export.self, CustomerIO.self, Doctor.self, Sync.self])
 
     /// How to call this binary again from the current folder: `nexus` when that is what PATH
     /// finds, else its path (after `swift run nexus demo`, `.build/debug/nexus`), so that the

@@ -206,6 +206,16 @@ struct EdgeQualityTests {
             let picture = try Explainer(warehouse: w).explain(type: "phone", value: "+10000000000", entityType: "person")
             #expect(picture.links.count > 600)
             #expect(picture.bridges.contains("phone +10000000000"))
+            // The report lists it first among the offenders and draws the merged person around it.
+            let project = try Project.load(root: (w.path as NSString).deletingLastPathComponent)
+            let report = try RunReport.gather(project: project, warehouse: w)
+            #expect(report.edgeQuality.first?[2] == "+10000000000" && report.edgeQuality.first?[7] == "CRITICAL")
+            let person = try #require(report.types.first { $0.name == "person" })
+            #expect(person.largest.first?.identifiers ?? 0 > 600 && person.buckets.last?.entities == 1)
+            let largest = try #require(person.largest.first)
+            #expect((largest.svg ?? largest.dot)?.contains("phone +10000000000") == true)
+            #expect(try RunReport.centre(of: largest.id, type: "person", mapping: "nexus_resolved_person_identifiers", warehouse: w)! == ("phone", "+10000000000"))
+            #expect(report.html().contains("href=\"#entity-per_"))
 
             // filter: the partition of the graph without the phone's edges; the phone itself,
             // whose every visit links other identifiers, is a filtered orphan: no entity.
