@@ -38,7 +38,9 @@ public struct Doctor {
             for entity in try sizes.largest(5, above: limit) {
                 guard let (type, value) = try sizes.anyIdentifier(of: entity.id) else { continue }
                 let x = try Explainer(warehouse: warehouse).explain(type: type, value: value, entityType: t)
-                let bridges = x.bridges.sorted()
+                // The noisiest bridges first (most partners in nexus_edge_quality), then by name.
+                let partners = try edgeQualityPartners(entityType: t)
+                let bridges = x.bridges.sorted { (partners[$0] ?? 0, $1) > (partners[$1] ?? 0, $0) }
                 let shown = bridges.prefix(5).joined(separator: ", ") + (bridges.count > 5 ? " and \(bridges.count - 5) more" : "")
                 let why = bridges.isEmpty ? "no single identifier holds it together (removing any one leaves it whole)"
                     : "bridges (removing one would split it): \(shown)"
@@ -49,11 +51,47 @@ public struct Doctor {
         return findings
     }
 
+    /// Partners of the identifiers of `entityType` in `nexus_edge_quality`, keyed as the
+    /// explainer names identifiers (`type value`).
+    func edgeQualityPartners(entityType: String) throws -> [String: Int] {
+        guard try warehouse.relationKind("nexus_edge_quality") != nil else { return [:] }
+        var out: [String: Int] = [:]
+        for r in try warehouse.query("SELECT identifier_type, identifier_value, partners FROM \(id: "nexus_edge_quality") WHERE entity_type = \(entityType)" as SQL).rows {
+            out["\(r[0].string ?? "") \(r[1].string ?? "")"] = Int(r[2].string ?? "") ?? 0
+        }
+        return out
+    }
+
+    /// Identifiers above `edge_quality.error` (a warning, with the five worst) or above
+    /// `warning` only (a number), from `nexus_edge_quality`.
+    func edgeQuality() throws -> [Finding] {
+        guard try warehouse.relationKind("nexus_edge_quality") != nil else { return [] }
+        let rules = project.config.edgeQuality
+        let total = try warehouse.integer("SELECT count(*) FROM \(id: "nexus_edge_quality")" as SQL)
+        guard total > 0 else { return [] }
+        let above = try warehouse.query("""
+            SELECT entity_type, identifier_type, identifier_value, partners, sources, filtered FROM \(id: "nexus_edge_quality")
+            WHERE partners > \(rules.error) ORDER BY partners DESC
+            """ as SQL).rows
+        guard !above.isEmpty else {
+            return [Finding(severity: .info, model: "nexus_edge_quality", message: "\(total) identifier(s) share edge_ids with more than \(rules.warning) distinct identifiers (edge_quality.warning), none with more than \(rules.error)")]
+        }
+        let worst = above.prefix(5).map { r in
+            "\(r[0].string ?? "") \(r[1].string ?? "") '\(r[2].string ?? "")' (\(r[3].string ?? "") partners; \(r[4].string ?? ""))"
+        }.joined(separator: "; ")
+        let filtered = above.filter { ["1", "t", "true"].contains($0[5].string ?? "") }.count
+        let state = filtered == above.count ? "all cut before resolution (on_error: filter)"
+            : "resolved with their edges (on_error: \(rules.onError.rawValue)); list placeholders under edge_quality.ignore or set on_error: filter"
+        return [Finding(severity: filtered == above.count ? .info : .warning, model: "nexus_edge_quality",
+                        message: "\(above.count) identifier(s) share edge_ids with more than \(rules.error) distinct identifiers (edge_quality.error), \(state): \(worst)")]
+    }
+
     /// Runs every check. `trait` asks in addition why one trait is not in the identify outputs.
     public func run(trait: String? = nil) throws -> [Finding] {
         // Query plans are read the SQLite way (EXPLAIN QUERY PLAN); a server plans with hash
         // joins and its own statistics, and is not checked here.
         var findings = try (warehouse as? SQLiteWarehouse).map { try PlanCheck(project: project, warehouse: $0, threshold: scanThreshold).findings() } ?? []
+        findings += try edgeQuality()
         findings += try overMerged()
         var outputs: [Output] = []
         for m in project.models {

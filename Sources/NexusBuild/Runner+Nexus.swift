@@ -82,6 +82,16 @@ extension Runner {
         try reportLargestEntities()
     }
 
+    /// Edge quality as the build that made the kept nexus tables judged it: its summary and
+    /// its warning again, so that every run reports them.
+    func reportKeptEdgeQuality() throws {
+        guard let log = try BuildLog.load(warehouse) else { return }
+        if let step = log.steps.first(where: { $0.kind == "check" && $0.name == "edge quality" }) {
+            record(StepResult(kind: "check", name: step.name, rows: step.rows, seconds: 0, note: step.note))
+        }
+        for w in log.warnings where w.hasPrefix(EdgeQualityReport.warningPrefix) { warn(w) }
+    }
+
     /// The largest entity of each type, with its distinct emails and phones and its events,
     /// and a warning when entities have more identifiers than `over_merge.max_identifiers`:
     /// one noisy identifier (a shared phone, a placeholder email) gluing many people together

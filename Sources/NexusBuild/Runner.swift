@@ -213,6 +213,7 @@ public final class Runner {
                     if previous[key] == fp, try project.nexusRelations.allSatisfy({ try warehouse.relationKind($0) != nil }) {
                         record(StepResult(kind: "nexus", name: "nexus tables", rows: nil, seconds: 0,
                                           note: "unchanged: same sources and settings as the last build"))
+                        try reportKeptEdgeQuality()
                         try reportLargestEntities()
                         continue
                     }

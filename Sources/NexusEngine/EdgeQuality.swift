@@ -82,6 +82,9 @@ public struct EdgeQualityReport: Sendable {
         return rows.count
     }
 
+    /// How the run's edge-quality warning begins.
+    public static let warningPrefix = "edge quality:"
+
     /// One identifier, for messages.
     static func describe(_ r: Row) -> String {
         "\(r.entityType) \(r.identifierType) '\(r.identifierValue)' (\(r.partners) partners; \(r.sources))"
@@ -93,7 +96,7 @@ public struct EdgeQualityReport: Sendable {
         let aboveError = rows.filter { $0.partners > rules.error }
         let aboveCritical = rows.filter { $0.partners > rules.critical }.count
         var summary = "\(rows.count) identifier(s) above warning (\(rules.warning) partners), \(aboveError.count) above error (\(rules.error)), \(aboveCritical) above critical (\(rules.critical))"
-        if let worst = rows.first { summary += "; worst: " + EdgeQualityReport.describe(worst) }
+        if !rows.isEmpty { summary += "; worst: " + rows.prefix(3).map(EdgeQualityReport.describe).joined(separator: "; ") }
         if rules.onError == .filter { summary += "; filter: \(filtered) identifier(s) cut, \(orphans) filtered orphan(s) left out" }
         if ignored > 0 { summary += "; ignore list: \(ignored) identifier(s) in \(ignoredRows) row(s) left out" }
         context.check("edge quality", rows.count, summary)
@@ -101,7 +104,7 @@ public struct EdgeQualityReport: Sendable {
         let worst = aboveError.prefix(5).map(EdgeQualityReport.describe).joined(separator: "; ")
         switch rules.onError {
         case .warn:
-            context.warn("edge quality: \(aboveError.count) identifier(s) co-occur with more than \(rules.error) distinct identifiers (edge_quality.error), the way one noisy identifier (a shared phone, a placeholder email) merges many people into one: \(worst). See nexus_edge_quality; list placeholders under edge_quality.ignore, or set edge_quality.on_error to filter")
+            context.warn("\(EdgeQualityReport.warningPrefix) \(aboveError.count) identifier(s) co-occur with more than \(rules.error) distinct identifiers (edge_quality.error), the way one noisy identifier (a shared phone, a placeholder email) merges many people into one: \(worst). See nexus_edge_quality; list placeholders under edge_quality.ignore, or set edge_quality.on_error to filter")
         case .fail:
             throw NexusError("edge_quality", "\(aboveError.count) identifier(s) co-occur with more than \(rules.error) distinct identifiers (edge_quality.error, on_error: fail): \(worst). Fix them at the source, list placeholders under edge_quality.ignore, or set edge_quality.on_error to filter or warn; the previous build is unchanged",
                              at: SourceLocation(relation: "nexus_entity_identifiers"))

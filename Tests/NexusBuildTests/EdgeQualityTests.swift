@@ -206,6 +206,10 @@ struct EdgeQualityTests {
             let picture = try Explainer(warehouse: w).explain(type: "phone", value: "+10000000000", entityType: "person")
             #expect(picture.links.count > 600)
             #expect(picture.bridges.contains("phone +10000000000"))
+            // doctor names it, and names it first among the merged person's bridges.
+            let findings = try Doctor(project: try Project.load(root: (w.path as NSString).deletingLastPathComponent), warehouse: w).run()
+            #expect(findings.contains { $0.severity == .warning && $0.model == "nexus_edge_quality" && $0.message.contains("person phone '+10000000000'") })
+            #expect(findings.contains { $0.model == "nexus_entities" && $0.message.contains("bridges (removing one would split it): phone +10000000000") })
             // The report lists it first among the offenders and draws the merged person around it.
             let project = try Project.load(root: (w.path as NSString).deletingLastPathComponent)
             let report = try RunReport.gather(project: project, warehouse: w)
@@ -252,6 +256,22 @@ struct EdgeQualityTests {
         }
         #expect(try f.warehouse().strings("SELECT * FROM nexus_entities ORDER BY entity_id") == before)
         #expect(try f.warehouse().relations().filter { $0.name.hasPrefix("__nexus") }.isEmpty)
+    }
+
+    /// A run that keeps the nexus tables (only a model changed) reports edge quality as the
+    /// build that made them judged it.
+    @Test func aRunThatKeepsTheTablesReportsTheirEdgeQuality() throws {
+        let f = Fixture()
+        f.yml += "edge_quality: {warning: 1, error: 2, critical: 3}\n"
+        for (i, e) in ["a", "b", "c"].enumerated() { f.event("e\(i)", day: i + 1, [("email", "\(e)@x"), ("phone", "shared")]) }
+        let (_, first) = try f.runReporting()
+        let judged = try #require(first.steps.first { $0.name == "edge quality" })
+        #expect(first.warnings.contains { $0.hasPrefix("edge quality: 1 identifier(s)") })
+        f.extraFiles["models/m.sql"] = "select 1 as x"
+        let (_, second) = try f.runReporting()
+        #expect(second.steps.contains { $0.name == "nexus tables" && ($0.note ?? "").hasPrefix("unchanged") })
+        #expect(second.steps.contains { $0.name == "edge quality" && $0.note == judged.note && $0.rows == judged.rows })
+        #expect(second.warnings.filter { $0.hasPrefix("edge quality:") } == first.warnings.filter { $0.hasPrefix("edge quality:") })
     }
 
     /// An ignored identifier links nothing and resolves to nothing: no mapping row, no
