@@ -30,11 +30,11 @@ let package = Package(
         // Every SQL spelling difference between warehouses.
         .target(name: "NexusSQL", dependencies: ["NexusCore"]),
         // Executing SQL, loading seeds, reading catalogs, swapping builds.
-        .target(name: "NexusWarehouse", dependencies: ["NexusCore", "NexusSQL", "CSQLite"], swiftSettings: fast),
+        .target(name: "NexusWarehouse", dependencies: ["NexusCore", "NexusSQL", "CSQLite", "CZlib"], swiftSettings: fast),
         // The nexus steps: identity resolution, traits, entities, participants, relationships.
         .target(name: "NexusEngine", dependencies: ["NexusCore", "NexusSQL", "NexusWarehouse"], swiftSettings: fast),
         // Customer.io shapes: the macros that turn nexus tables into Reverse ETL tables.
-        .target(name: "NexusOutputs", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "CZlib"]),
+        .target(name: "NexusOutputs", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse"]),
         // One run of a project: seeds, models and the engine, staged and swapped in atomically.
         .target(name: "NexusBuild", dependencies: ["NexusCore", "NexusProject", "NexusSQL", "NexusWarehouse", "NexusEngine", "NexusOutputs"]),
         // The bundled demo project and the synthetic clinic generator.

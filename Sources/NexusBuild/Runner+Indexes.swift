@@ -14,7 +14,7 @@ extension Runner {
     /// how many it built.
     @discardableResult
     func buildIndexes(_ specs: [IndexSpec], on name: String, table: String, owner: String, at location: SourceLocation) throws -> Int {
-        guard !specs.isEmpty else { return 0 }
+        guard !specs.isEmpty, warehouse.dialect.hasIndexes else { return 0 }
         let columns = try warehouse.columns(of: table) ?? []
         var have = try warehouse.indexes(on: table)
         var built = 0

@@ -67,11 +67,15 @@ public struct CoreTables {
         var selects: [String] = []
         for input in inputs {
             let have = try check(input, kind: kind)
+            // The source's own spelling of each column: Snowflake stores a model's unquoted
+            // names upper case (EVENT_ID), which a quoted "event_id" would not find.
+            let spelled = Dictionary((try warehouse.columns(of: input.physicalName) ?? []).map { ($0.name.lowercased(), $0.name) }, uniquingKeysWith: { a, b in a == a.lowercased() ? a : b })
             let declared = Dictionary((try warehouse.columns(of: input.physicalName) ?? []).map { ($0.name.lowercased(), ColumnType(declared: $0.declaredType)) }, uniquingKeysWith: { a, _ in a })
             let rawDeclared = Dictionary((try warehouse.columns(of: input.physicalName) ?? []).map { ($0.name.lowercased(), $0.declaredType.uppercased()) }, uniquingKeysWith: { a, _ in a })
-            let key = d.quote(kind.keyColumn)
+            let key = d.quote(spelled[kind.keyColumn] ?? kind.keyColumn)
             let exprs: [String] = columns.map { c in
                 let q = d.quote(c.name)
+                let source = d.quote(spelled[c.name] ?? c.name)
                 if c.name == "_processed_at" {
                     plain.remove(c.name)
                     return "\(processedAt.map { d.timestampLiteral($0) } ?? "CAST(NULL AS \(d.typeName(c.type)))") AS \(q)"
@@ -79,22 +83,22 @@ public struct CoreTables {
                 // Typed, so that a view's column has the contract's type on a server too.
                 guard have.contains(c.name) else { return "CAST(NULL AS \(d.typeName(c.type))) AS \(q)" }
                 let same = rawDeclared[c.name] == d.typeName(c.type).uppercased() && declared[c.name] == c.type
-                if same { return "\(q) AS \(q)" }
+                if same { return "\(source) AS \(q)" }
                 plain.remove(c.name)
                 switch c.type {
                 case .timestamp, .date:
                     converts = true
-                    return "\(d.checkedTimestamp(q, relation: input.relation, column: c.name, key: key)) AS \(q)"
+                    return "\(d.checkedTimestamp(source, relation: input.relation, column: c.name, key: key)) AS \(q)"
                 case .boolean:
                     converts = true
-                    return "\(d.checkedBoolean(q, relation: input.relation, column: c.name, key: key)) AS \(q)"
-                case .real: return "\(d.castReal(q)) AS \(q)"
-                default: return "\(d.castText(q)) AS \(q)"
+                    return "\(d.checkedBoolean(source, relation: input.relation, column: c.name, key: key)) AS \(q)"
+                case .real: return "\(d.castReal(source)) AS \(q)"
+                default: return "\(d.castText(source)) AS \(q)"
                 }
             }
             var sql = "SELECT \(exprs.joined(separator: ", ")) FROM \(d.quote(input.physicalName))"
             if let types = input.entityTypes, kind == .identifiers || kind == .traits {
-                sql += " WHERE entity_type IN (\(types.map { d.literal($0) }.joined(separator: ", ")))"
+                sql += " WHERE \(d.quote(spelled["entity_type"] ?? "entity_type")) IN (\(types.map { d.literal($0) }.joined(separator: ", ")))"
             }
             selects.append(sql)
         }

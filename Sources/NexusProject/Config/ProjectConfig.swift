@@ -35,6 +35,14 @@ public struct WarehouseConfig: Sendable, Hashable {
     /// How long a run or a sync waits for another nexus process on the same warehouse, in
     /// seconds (`lock_timeout`); then it stops with a line naming the holder.
     public var lockTimeout: Double = 600
+    /// Snowflake: the account identifier (`myorg-myaccount`), role, virtual warehouse, the
+    /// key-pair login's private key file and the environment variable holding its passphrase;
+    /// `host` defaults to `<account>.snowflakecomputing.com` (https; plain http only on loopback).
+    public var account = ""
+    public var role: String?
+    public var computeWarehouse: String?
+    public var privateKeyPath = ""
+    public var privateKeyPassphraseEnv: String?
 
     public init(type: String, path: String) { self.type = type; self.path = path }
 }
@@ -108,8 +116,8 @@ public struct ProjectConfig: Sendable {
         if let w = top["warehouse"] {
             guard case .mapping(let wm) = w else { throw r.error("'warehouse' must be a mapping", w) }
             if let t = wm["type"] {
-                guard let s = t.string, ["sqlite", "postgres"].contains(s) else {
-                    throw r.error("warehouse type '\(t.string ?? "?")' is not supported (supported: sqlite, postgres)", t)
+                guard let s = t.string, ["sqlite", "postgres", "snowflake"].contains(s) else {
+                    throw r.error("warehouse type '\(t.string ?? "?")' is not supported (supported: sqlite, postgres, snowflake)", t)
                 }
                 warehouse.type = s
             }
@@ -126,9 +134,29 @@ public struct ProjectConfig: Sendable {
                 guard let s = n.string, let v = Double(s), v >= 0, v.isFinite else { throw r.error("'\(key)' must be a number of seconds (0 or more)", n) }
                 return v
             }
+            if wm["private_key"] != nil || wm["private_key_passphrase"] != nil {
+                throw r.error("a private key or its passphrase never goes in nexus.yml: name the key's file (private_key_path) and the environment variable holding its passphrase (private_key_passphrase_env)", w)
+            }
             if warehouse.type == "sqlite" {
                 try r.checkKeys(wm, allowed: ["type", "path", "lock_timeout"], context: "warehouse (type sqlite)")
                 if let s = try text("path") { warehouse.path = s }
+            } else if warehouse.type == "snowflake" {
+                try r.checkKeys(wm, allowed: ["type", "account", "user", "role", "warehouse", "database", "schema", "private_key_path",
+                                              "private_key_passphrase_env", "host", "lock_timeout", "statement_timeout"],
+                                context: "warehouse (type snowflake)")
+                for key in ["account", "user", "database", "private_key_path"] where wm[key] == nil {
+                    throw r.error("a snowflake warehouse needs '\(key)'", w)
+                }
+                warehouse.account = try text("account")!
+                warehouse.user = try text("user")!
+                warehouse.database = try text("database")!
+                warehouse.privateKeyPath = try text("private_key_path")!
+                warehouse.schema = try text("schema") ?? "PUBLIC"
+                warehouse.role = try text("role")
+                warehouse.computeWarehouse = try text("warehouse")
+                warehouse.privateKeyPassphraseEnv = try text("private_key_passphrase_env")
+                warehouse.host = try text("host") ?? "\(warehouse.account).snowflakecomputing.com"
+                if let v = try seconds("statement_timeout") { warehouse.statementTimeout = v }
             } else {
                 try r.checkKeys(wm, allowed: ["type", "host", "port", "database", "user", "schema", "password_env", "password_file", "sslmode", "lock_timeout", "statement_timeout"],
                                 context: "warehouse (type postgres)")

@@ -57,9 +57,9 @@ JOIN (SELECT entity_type, edge_id, min(node) AS first FROM "__nexus_stage__work_
       WHERE edge_id IS NOT NULL GROUP BY entity_type, edge_id) f ON f.entity_type = o.entity_type AND f.edge_id = o.edge_id
 WHERE o.node <> f.first;
 
-CREATE INDEX "__nexus_stage__work_links_a" ON "__nexus_stage__work_links" (a);
+CREATE INDEX __nexus_stage__work_links_a ON __nexus_stage__work_links ["a"];
 
-CREATE INDEX "__nexus_stage__work_links_b" ON "__nexus_stage__work_links" (b);
+CREATE INDEX __nexus_stage__work_links_b ON __nexus_stage__work_links ["b"];
 
 ANALYZE __nexus_stage__work_nodes, __nexus_stage__work_links;
 
@@ -77,7 +77,7 @@ SELECT count(*) FROM "__nexus_stage__work_changes_0";
 
 DROP TABLE IF EXISTS "__nexus_stage__work_changes_0";
 
-CREATE INDEX "__nexus_stage__work_nodes_key" ON "__nexus_stage__work_nodes" (entity_type, identifier_type, identifier_value);
+CREATE INDEX __nexus_stage__work_nodes_key ON __nexus_stage__work_nodes ["entity_type", "identifier_type", "identifier_value"];
 
 ANALYZE __nexus_stage__work_nodes;
 

@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""A stand-in for Snowflake's SQL API v2, for nexus's tests: it executes what it receives on
+fakesnow (Snowflake emulated on DuckDB; PyPI fakesnow==0.12.1).
+
+What it checks and answers, as the real API does (docs.snowflake.com, "Snowflake SQL API"):
+- POST /api/v2/statements[?requestId=UUID&async=true&retry=true] with a key-pair JWT
+  (Authorization: Bearer, X-Snowflake-Authorization-Token-Type: KEYPAIR_JWT): RS256 signed
+  by the test key; iss = ACCOUNT.USER.SHA256:<base64 sha256 of the public key's DER>,
+  sub = ACCOUNT.USER (upper case), at most one hour. Else 401 {"code": "390144", ...}.
+- The body's statement (one statement; bindings {"1": {"type": "TEXT", "value": ...}}, a
+  list of values binds a batch), database, schema, warehouse, role, timeout.
+- 200 with a jsonv2 result (every value a string or null; resultSetMetaData with rowType and
+  partitionInfo); results larger than --partition-rows come in several partitions, the first
+  in the answer, the others from GET .../statements/<handle>?partition=N (gzip encoded).
+- async=true: 202 {"code": "333334", "statementHandle": ...} at once; GET
+  /api/v2/statements/<handle> answers 202 while it runs, then 200 or the error.
+- A retried submit with the same requestId (retry=true) is not executed twice.
+- Errors as Snowflake shapes them: 422 {"code", "sqlState", "message", "statementHandle"}.
+- POST /api/v2/statements/<handle>/cancel.
+- Fault injection: --fail-first N answers the first N submits with --fail-status (429 or 503);
+  --lose-answer-of TEXT runs the first statement containing TEXT and answers 503.
+Loopback only. Writes its port to --port-file.
+"""
+import argparse, base64, gzip, hashlib, json, re, sys, threading, time, uuid, warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+warnings.filterwarnings("ignore")
+
+args = None
+lock = threading.Lock()          # one statement at a time on the one DuckDB connection
+counter = threading.Lock()
+state = {"submits": 0, "executed": 0}
+statements = {}                  # handle -> {"status", "result" | "error", "thread"}
+requests_seen = {}               # requestId -> handle
+conn = None
+fingerprint = None
+public_key = None
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def check_jwt(header):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    if not header or not header.startswith("Bearer "):
+        return "no bearer token"
+    token = header[len("Bearer "):]
+    parts = token.split(".")
+    if len(parts) != 3:
+        return "malformed JWT"
+    try:
+        head = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
+    except Exception:
+        return "malformed JWT"
+    if head.get("alg") != "RS256":
+        return "JWT alg must be RS256"
+    try:
+        public_key.verify(signature, (parts[0] + "." + parts[1]).encode(), padding.PKCS1v15(), hashes.SHA256())
+    except Exception:
+        return "JWT signature does not verify with the user's public key"
+    who = "%s.%s" % (args.account.upper(), args.user.upper())
+    if claims.get("sub") != who:
+        return "JWT sub %r is not %r" % (claims.get("sub"), who)
+    if claims.get("iss") != who + ".SHA256:" + fingerprint:
+        return "JWT iss %r does not name the user's public key fingerprint" % claims.get("iss")
+    now = time.time()
+    iat, exp = claims.get("iat", 0), claims.get("exp", 0)
+    if exp < now or exp - iat > 3600 or iat > now + 60:
+        return "JWT expired or valid for more than an hour"
+    return None
+
+
+TYPES = {0: "fixed", 1: "real", 2: "text", 3: "date", 4: "timestamp_ltz", 5: "variant", 6: "timestamp_ltz",
+         7: "timestamp_tz", 8: "timestamp_ntz", 9: "object", 10: "array", 11: "binary", 12: "time", 13: "boolean"}
+
+
+def cell(v, kind):
+    import datetime, decimal
+    if v is None:
+        return None
+    if kind == "boolean":
+        return "true" if v else "false"
+    if kind == "fixed":
+        return str(v)
+    if kind == "real":
+        return repr(float(v))
+    if kind == "date":
+        return str((v - datetime.date(1970, 1, 1)).days)
+    if kind.startswith("timestamp"):
+        delta = v - datetime.datetime(1970, 1, 1)
+        micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return "%d.%09d" % (micros // 1_000_000, (micros % 1_000_000) * 1000)
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return str(v)
+
+
+def bind_value(b):
+    t, v = b.get("type", "TEXT").upper(), b.get("value")
+    def one(x):
+        if x is None:
+            return None
+        if t == "FIXED":
+            return int(x)
+        if t == "REAL":
+            return float(x)
+        if t == "BOOLEAN":
+            return str(x).lower() in ("true", "1")
+        return str(x)
+    return [one(x) for x in v] if isinstance(v, list) else one(v)
+
+
+def error(code, sql_state, message, handle=None):
+    return {"code": code, "sqlState": sql_state, "message": message, "statementHandle": handle or str(uuid.uuid4()),
+            "createdOn": int(time.time() * 1000)}
+
+
+def execute(handle, body):
+    """Runs one statement; stores {"result": ...} or {"error": ...} under handle."""
+    sql = body.get("statement", "")
+    entry = statements[handle]
+    try:
+        if args.role and body.get("role") and body["role"].upper() != args.role.upper():
+            entry["error"] = (422, error("390189", "08004", "Role '%s' specified in the connect string does not exist or not authorized. Contact your local system administrator, or attempt to login with another role, e.g. PUBLIC." % body["role"].upper(), handle))
+            return
+        if body.get("warehouse") and args.warehouse and body["warehouse"].upper() != args.warehouse.upper():
+            entry["error"] = (422, error("000606", "57P03", "No active warehouse selected in the current session.  Select an active warehouse with the 'use warehouse' command.", handle))
+            return
+        m = re.match(r"\s*select\s+system\$wait\((\d+(?:\.\d+)?)\)\s*$", sql, re.I)
+        if m:
+            time.sleep(float(m.group(1)))
+            if entry.get("cancelled"):
+                entry["error"] = (422, error("000604", "57014", "SQL execution canceled", handle))
+                return
+            sql = "select 'waited' as status"
+        bindings = body.get("bindings") or {}
+        params = [bind_value(bindings[k]) for k in sorted(bindings, key=int)]
+        with lock:
+            state["executed"] += 1
+            cur = conn.cursor()
+            if body.get("database") or body.get("schema"):
+                cur.execute("use schema %s.%s" % (body.get("database", args.database), body.get("schema", "PUBLIC")))
+            batch = bool(params) and isinstance(params[0], list)
+            if batch:
+                cur.executemany(sql, [list(r) for r in zip(*params)])
+            else:
+                cur.execute(sql, params or None)
+            rows = cur.fetchall() if cur.description else []
+            desc = cur.description or []
+            count = len(params[0]) if batch else cur.rowcount
+        kinds = [TYPES.get(d.type_code, "text") for d in desc]
+        data = [[cell(v, k) for v, k in zip(r, kinds)] for r in rows]
+        row_type = [{"name": d.name, "type": k, "nullable": True, "scale": d.scale, "precision": d.precision,
+                     "length": None, "byteLength": None, "database": "", "schema": "", "table": ""} for d, k in zip(desc, kinds)]
+        if not desc:
+            row_type = [{"name": "number of rows affected", "type": "fixed", "nullable": False, "scale": 0, "precision": 19}]
+            data = [[str(max(count or 0, 0))]]
+        n = args.partition_rows
+        parts = [data[i:i + n] for i in range(0, len(data), n)] or [[]]
+        entry["result"] = {"rowType": row_type, "parts": parts}
+    except Exception as e:  # fakesnow raises snowflake.connector errors
+        errno = getattr(e, "errno", None) or 2003
+        state_ = getattr(e, "sqlstate", None) or "42000"
+        msg = str(getattr(e, "raw_msg", None) or getattr(e, "msg", None) or e)
+        msg = re.sub(r"^\d{6} \([0-9A-Z]{5}\): ", "", msg)
+        entry["error"] = (422, error("%06d" % int(errno), state_, "SQL compilation error:\n" + msg, handle))
+    finally:
+        entry["done"] = True
+
+
+def result_body(handle, partition=0):
+    r = statements[handle]["result"]
+    if partition:
+        return {"data": r["parts"][partition]}
+    info = [{"rowCount": len(p), "uncompressedSize": len(json.dumps(p))} for p in r["parts"]]
+    return {"resultSetMetaData": {"numRows": sum(len(p) for p in r["parts"]), "format": "jsonv2", "partitionInfo": info,
+                                  "rowType": r["rowType"]},
+            "data": r["parts"][0], "code": "090001", "statementStatusUrl": "/api/v2/statements/" + handle,
+            "requestId": statements[handle]["requestId"], "sqlState": "00000", "statementHandle": handle,
+            "message": "Statement executed successfully.", "createdOn": int(time.time() * 1000)}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, obj, compress=False):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if compress:
+            data = gzip.compress(data)
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def authorised(self):
+        why = check_jwt(self.headers.get("Authorization"))
+        if why is None and self.headers.get("X-Snowflake-Authorization-Token-Type") != "KEYPAIR_JWT":
+            why = "X-Snowflake-Authorization-Token-Type must be KEYPAIR_JWT"
+        if why:
+            self.reply(401, {"code": "390144", "message": "JWT token is invalid. [%s]" % why})
+            return False
+        return True
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self.authorised():
+            return
+        path, _, query = self.path.partition("?")
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        m = re.match(r"^/api/v2/statements/([^/]+)/cancel$", path)
+        if m:
+            entry = statements.get(m.group(1))
+            if entry:
+                entry["cancelled"] = True
+            self.reply(200, {"code": "000604", "message": "successfully canceled", "statementHandle": m.group(1)})
+            return
+        if path != "/api/v2/statements":
+            self.reply(404, {"code": "390404", "message": "no such endpoint"})
+            return
+        with counter:
+            state["submits"] += 1
+        if state["submits"] <= args.fail_first:
+            self.reply(args.fail_status, {"code": "000000", "message": "injected failure"})
+            return
+        try:
+            obj = json.loads(body)
+        except Exception:
+            self.reply(400, {"code": "391900", "message": "malformed JSON body"})
+            return
+        request_id = params.get("requestId")
+        if request_id and request_id in requests_seen and params.get("retry") == "true":
+            handle = requests_seen[request_id]
+        else:
+            handle = str(uuid.uuid4())
+            statements[handle] = {"requestId": request_id or "", "done": False}
+            if request_id:
+                requests_seen[request_id] = handle
+            t = threading.Thread(target=execute, args=(handle, obj), daemon=True)
+            t.start()
+            lose = bool(args.lose_answer_of) and not state.get("lost") and args.lose_answer_of in obj.get("statement", "")
+            if params.get("async") != "true" or lose:
+                t.join()
+            if lose:
+                state["lost"] = True
+                self.reply(503, {"code": "000000", "message": "injected failure after execution"})
+                return
+        self.answer(handle)
+
+    def answer(self, handle):
+        entry = statements[handle]
+        if not entry["done"]:
+            self.reply(202, {"code": "333334", "message": "Asynchronous execution in progress. Use provided query id to perform query monitoring and management.",
+                             "statementHandle": handle, "statementStatusUrl": "/api/v2/statements/" + handle})
+        elif "error" in entry:
+            status, obj = entry["error"]
+            self.reply(status, obj)
+        else:
+            self.reply(200, result_body(handle))
+
+    def do_GET(self):
+        if self.path.startswith("/_test/stats"):
+            self.reply(200, {"submits": state["submits"], "executed": state["executed"]})
+            return
+        if not self.authorised():
+            return
+        path, _, query = self.path.partition("?")
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        m = re.match(r"^/api/v2/statements/([^/]+)$", path)
+        if not m or m.group(1) not in statements:
+            self.reply(404, {"code": "333333", "message": "Statement handle not found"})
+            return
+        handle = m.group(1)
+        partition = int(params.get("partition", "0"))
+        if partition:
+            if not statements[handle].get("done") or "result" not in statements[handle]:
+                self.reply(422, error("000000", "00000", "no such partition", handle))
+                return
+            compress = "gzip" in (self.headers.get("Accept-Encoding") or "")
+            self.reply(200, result_body(handle, partition), compress=compress)
+            return
+        self.answer(handle)
+
+
+def main():
+    global args, conn, fingerprint, public_key
+    p = argparse.ArgumentParser()
+    p.add_argument("--public-key", help="the user's public key (PEM)")
+    p.add_argument("--key-dir", help="make a test key pair here: key.p8, key-encrypted.p8 (--passphrase), key.pub")
+    p.add_argument("--passphrase", default="test-passphrase")
+    p.add_argument("--account", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--database", default="NEXUS")
+    p.add_argument("--role", default="")
+    p.add_argument("--warehouse", default="")
+    p.add_argument("--partition-rows", type=int, default=1000)
+    p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--fail-status", type=int, default=503)
+    p.add_argument("--lose-answer-of", default="", help="execute the first statement containing this text, then answer 503 (the answer lost)")
+    p.add_argument("--port-file")
+    args = p.parse_args()
+    from cryptography.hazmat.primitives import serialization
+    if args.key_dir:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        import os
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        plain = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        locked = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.BestAvailableEncryption(args.passphrase.encode()))
+        pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        for name, data in (("key.p8", plain), ("key-encrypted.p8", locked), ("key.pub", pub)):
+            with open(os.path.join(args.key_dir, name), "wb") as f:
+                f.write(data)
+        args.public_key = os.path.join(args.key_dir, "key.pub")
+    pem = open(args.public_key, "rb").read()
+    public_key = serialization.load_pem_public_key(pem)
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    fingerprint = base64.b64encode(hashlib.sha256(der).digest()).decode()
+    import fakesnow, snowflake.connector
+    patcher = fakesnow.patch()
+    patcher.__enter__()
+    conn = snowflake.connector.connect(database=args.database, schema="PUBLIC", paramstyle="qmark")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    if args.port_file:
+        with open(args.port_file, "w") as f:
+            f.write(str(port))
+    print("PORT", port, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
