@@ -10,6 +10,7 @@ import NexusWarehouse
 // Publishing a build: the staged relations replace the published ones in one transaction.
 extension Runner {
     func swap() throws {
+        guard warehouse.dialect.transactionalDDL else { return try swapInPlace() }
         let d = warehouse.dialect
         let viewNames = Set(stagedViews.map(\.name))
         let columns = ["name", "path", "size", "mtime", "hash", "types"]
@@ -41,5 +42,43 @@ extension Runner {
                 [.text(seed.name), .text(seed.file), .integer(state.size), .real(state.mtime), .text(state.hash), .text(state.types)]
             })
         }
+    }
+
+    /// The publish where DDL commits on its own (Snowflake): no relation is ever missing. Each
+    /// staged table trades places with the published one (`ALTER TABLE … SWAP WITH`, atomic
+    /// per table), or takes a free name; each view is replaced in place (`CREATE OR REPLACE
+    /// VIEW`); the old tables, now under the staging names, are dropped last. A reader sees
+    /// each relation whole, old or new; while the publish runs (one statement per relation),
+    /// a query over two relations may see one old and one new. A failure part way leaves
+    /// every relation readable, some new and some old, and the next run publishes them all.
+    func swapInPlace() throws {
+        let d = warehouse.dialect
+        let viewNames = Set(stagedViews.map(\.name))
+        let columns = ["name", "path", "size", "mtime", "hash", "types"]
+        let upsert = d.upsert(into: Runner.seedStateTable, columns: columns, key: "name", placeholders: columns.indices.map { d.placeholder($0 + 1) })
+        for name in stagedOrder where !viewNames.contains(name) {
+            switch try warehouse.relationKind(name) {
+            case .table?:
+                try warehouse.execute("ALTER TABLE \(d.quote(stage(name))) SWAP WITH \(d.quote(name))")
+            case .view?:
+                // A relation that was a view and is now a table: a moment without it.
+                try warehouse.execute("DROP VIEW \(d.quote(name))")
+                try warehouse.renameTable(stage(name), to: name)
+            case nil:
+                try warehouse.renameTable(stage(name), to: name)
+            }
+        }
+        for v in stagedViews {
+            if try warehouse.relationKind(v.name) == .table { try warehouse.execute("DROP TABLE \(d.quote(v.name))") }
+            try warehouse.execute("CREATE OR REPLACE VIEW \(d.quote(v.name)) AS \(try v.finalSQL())")
+        }
+        // The previous build's tables, now under the staging names, and the staged views.
+        for v in stagedViews.reversed() { try warehouse.execute("DROP VIEW IF EXISTS \(d.quote(stage(v.name)))") }
+        for name in stagedOrder.reversed() where !viewNames.contains(name) {
+            try warehouse.execute("DROP TABLE IF EXISTS \(d.quote(stage(name)))")
+        }
+        try warehouse.executeMany(upsert, seedStates.map { seed, state in
+            [.text(seed.name), .text(seed.file), .integer(state.size), .real(state.mtime), .text(state.hash), .text(state.types)]
+        })
     }
 }

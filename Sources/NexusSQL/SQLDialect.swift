@@ -51,6 +51,9 @@ public protocol SQLDialect: Sendable {
     var createWorkTable: String { get }
     /// Whether the warehouse has indexes (Snowflake has none: micro-partitions and pruning).
     var hasIndexes: Bool { get }
+    /// Whether DDL (DROP, RENAME, CREATE) can be rolled back with a transaction: on SQLite and
+    /// PostgreSQL a publish is one transaction; Snowflake commits each DDL statement on its own.
+    var transactionalDDL: Bool { get }
     /// What follows `CREATE TABLE t (…)` for a table read and written by its primary key:
     /// SQLite's `WITHOUT ROWID` stores rows in the key's order; elsewhere nothing.
     var keyedTableOptions: String { get }
@@ -122,6 +125,7 @@ public struct SQLiteDialect: SQLDialect {
     public var keyedTableOptions: String { " WITHOUT ROWID" }
     public var createWorkTable: String { "CREATE TABLE" }
     public var hasIndexes: Bool { true }
+    public var transactionalDDL: Bool { true }
     public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9, 10, 13))" }
     public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "group_concat(\(e), \(literal(separator)) ORDER BY \(orderBy))" }
     /// SQLite's BINARY collation is byte order.
@@ -165,6 +169,7 @@ public struct PostgresDialect: SQLDialect {
     public var keyedTableOptions: String { "" }
     public var createWorkTable: String { "CREATE UNLOGGED TABLE" }
     public var hasIndexes: Bool { true }
+    public var transactionalDDL: Bool { true }
     public func byteOrder(_ expression: String) -> String { "(\(expression)) COLLATE \"C\"" }
     public func trimBlanks(_ e: String) -> String { "btrim(\(e), ' ' || chr(9) || chr(10) || chr(13))" }
     public func stringAgg(_ e: String, separator: String, orderBy: String) -> String { "string_agg(\(e), \(literal(separator)) ORDER BY \(orderBy))" }
@@ -212,6 +217,7 @@ public struct SnowflakeDialect: SQLDialect {
     /// Transient: no Fail-safe storage kept for a table the run drops anyway.
     public var createWorkTable: String { "CREATE TRANSIENT TABLE" }
     public var hasIndexes: Bool { false }
+    public var transactionalDDL: Bool { false }
     /// Snowflake compares text by its UTF-8 bytes unless a collation is set on the column.
     public func byteOrder(_ expression: String) -> String { "collate(\(expression), '')" }
     public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9) || char(10) || char(13))" }

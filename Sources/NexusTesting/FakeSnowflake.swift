@@ -69,11 +69,11 @@ public final class FakeSnowflake {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// Statements submitted (POSTs, retries included) and executed.
-    public func stats() throws -> (submits: Int, executed: Int) {
+    /// Statements submitted (POSTs, retries included) and executed, and tables swapped.
+    public func stats() throws -> (submits: Int, executed: Int, swaps: Int) {
         let data = try Data(contentsOf: URL(string: url + "/_test/stats")!)
         let o = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        return (o["submits"] as? Int ?? -1, o["executed"] as? Int ?? -1)
+        return (o["submits"] as? Int ?? -1, o["executed"] as? Int ?? -1, o["swaps"] as? Int ?? -1)
     }
 
     /// The `warehouse:` section of nexus.yml for this stand-in, with the unencrypted key.

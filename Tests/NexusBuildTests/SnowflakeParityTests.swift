@@ -58,6 +58,22 @@ struct SnowflakeParityTests {
         // Only the relationship outputs' relationshipAttributes hold timestamps in JSON: one per row.
         let relationshipRows = ["cio_location_relationships", "customer_io_location_relationships"].map { sqlite.rows[$0]?.count ?? 0 }.reduce(0, +)
         #expect(relaxed > 0 && relaxed == relationshipRows, "JSON values compared without milliseconds: \(relaxed) of \(relationshipRows)")
+
+        // A second run (a server keeps no build record: it builds again) publishes by swapping
+        // each table with its published self, so none is ever missing; the rows stay the same.
+        let swapsBefore = try server.stats().swaps
+        let again = try PostgresParityTests.build(snow)
+        let swapped = try server.stats().swaps - swapsBefore
+        #expect(swapped >= 10, "tables swapped: \(swapped)")
+        #expect(again.rows == snowflake.rows)
+        // A run that fails (a model reading a relation that is not there) leaves the last build
+        // as it was, and no staging behind.
+        try "select * from {{ ref('nexus_entities') }} join no_such_table using (entity_id)".write(toFile: snow + "/models/zz_broken.sql", atomically: true, encoding: .utf8)
+        #expect(throws: NexusError.self) { try PostgresParityTests.build(snow) }
+        try FileManager.default.removeItem(atPath: snow + "/models/zz_broken.sql")
+        let w = try Runner.openWarehouse(try Project.load(root: snow))
+        #expect(try w.relations().filter { $0.name.hasPrefix(Runner.stagePrefix) }.isEmpty)
+        #expect(try w.integer("SELECT count(*) FROM \"nexus_entities\"") == (sqlite.rows["nexus_entities"]?.count ?? -1))
     }
 
     /// Snowflake stores a model's unquoted names upper case (`select id as event_id` makes

@@ -17,6 +17,7 @@ What it checks and answers, as the real API does (docs.snowflake.com, "Snowflake
 - A retried submit with the same requestId (retry=true) is not executed twice.
 - Errors as Snowflake shapes them: 422 {"code", "sqlState", "message", "statementHandle"}.
 - POST /api/v2/statements/<handle>/cancel.
+- ALTER TABLE a SWAP WITH b, which fakesnow lacks, emulated (three renames, atomic here).
 - Fault injection: --fail-first N answers the first N submits with --fail-status (429 or 503);
   --lose-answer-of TEXT runs the first statement containing TEXT and answers 503.
 Loopback only. Writes its port to --port-file.
@@ -137,6 +138,23 @@ def execute(handle, body):
                 entry["error"] = (422, error("000604", "57014", "SQL execution canceled", handle))
                 return
             sql = "select 'waited' as status"
+        # fakesnow has no SWAP WITH: the same exchange, as three renames under the lock that
+        # serialises statements (so no other statement sees it half done).
+        swap = re.match(r'^\s*alter\s+table\s+("[^"]+"|\S+)\s+swap\s+with\s+("[^"]+"|\S+)\s*$', sql, re.I)
+        if swap:
+            a, b = swap.group(1), swap.group(2)
+            with lock:
+                cur = conn.cursor()
+                if body.get("database") or body.get("schema"):
+                    cur.execute("use schema %s.%s" % (body.get("database", args.database), body.get("schema", "PUBLIC")))
+                cur.execute('alter table %s rename to "__swap__"' % a)
+                cur.execute('alter table %s rename to %s' % (b, a))
+                cur.execute('alter table "__swap__" rename to %s' % b)
+                state["swaps"] = state.get("swaps", 0) + 1
+                state["executed"] += 1
+            entry["result"] = {"rowType": [{"name": "status", "type": "text", "nullable": True, "scale": None, "precision": None}],
+                               "parts": [[["Statement executed successfully."]]]}
+            return
         bindings = body.get("bindings") or {}
         params = [bind_value(bindings[k]) for k in sorted(bindings, key=int)]
         with lock:
@@ -268,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.startswith("/_test/stats"):
-            self.reply(200, {"submits": state["submits"], "executed": state["executed"]})
+            self.reply(200, {"submits": state["submits"], "executed": state["executed"], "swaps": state.get("swaps", 0)})
             return
         if not self.authorised():
             return
