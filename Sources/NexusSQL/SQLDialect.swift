@@ -36,6 +36,9 @@ public protocol SQLDialect: Sendable {
     /// A statement that inserts one row of `columns` (values in `placeholders`, in order) into
     /// `table`, or replaces the row with the same `key`.
     func upsert(into table: String, columns: [String], key: String, placeholders: [String]) -> String
+    /// A statement that inserts the rows of `select` (its columns named as `columns`) into
+    /// `table`, replacing rows with the same `keys`; `select` holds each key at most once.
+    func upsert(into table: String, columns: [String], keys: [String], select: String) -> String
     /// `expression` without spaces, tabs and line breaks at either end.
     func trimBlanks(_ expression: String) -> String
     /// The values of `expression` in a group joined by `separator`, in the order of `orderBy`.
@@ -77,6 +80,12 @@ extension SQLDialect {
         let updates = columns.filter { $0 != key }.map { "\(quote($0)) = excluded.\(quote($0))" }
         return "INSERT INTO \(quote(table)) (\(columns.map(quote).joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", "))) "
             + "ON CONFLICT (\(quote(key))) DO UPDATE SET \(updates.joined(separator: ", "))"
+    }
+
+    public func upsert(into table: String, columns: [String], keys: [String], select: String) -> String {
+        let updates = columns.filter { !keys.contains($0) }.map { "\(quote($0)) = excluded.\(quote($0))" }
+        return "INSERT INTO \(quote(table)) (\(columns.map(quote).joined(separator: ", "))) \(select) "
+            + "ON CONFLICT (\(keys.map(quote).joined(separator: ", "))) DO UPDATE SET \(updates.joined(separator: ", "))"
     }
 
     /// Standard SQL: a double-quoted identifier, with embedded quotes doubled.
@@ -212,7 +221,8 @@ public struct SnowflakeDialect: SQLDialect {
     /// The SQL API's bindings are positional `?`.
     public func placeholder(_ n: Int) -> String { "?" }
     /// Snowflake's sequences may leave gaps but never repeat; ORDER keeps them increasing.
-    public func identityColumn(_ name: String) -> String { "\(quote(name)) NUMBER(38,0) IDENTITY ORDER PRIMARY KEY" }
+    /// Unquoted, like the rest of nexus's state tables' columns (see `stateColumn`).
+    public func identityColumn(_ name: String) -> String { "\(stateColumn(name)) NUMBER(38,0) IDENTITY ORDER PRIMARY KEY" }
     public var keyedTableOptions: String { "" }
     /// Transient: no Fail-safe storage kept for a table the run drops anyway.
     public var createWorkTable: String { "CREATE TRANSIENT TABLE" }
@@ -246,13 +256,29 @@ public struct SnowflakeDialect: SQLDialect {
     public func adapt(_ sql: String) -> String { sql }
     public func timestampNTZ(_ expression: String) -> String { "to_timestamp_ntz(\(expression))" }
     public func objectConstruct(_ pairs: [(key: String, value: String)]) -> String { "object_construct(\n    \(pairList(pairs)))" }
+    /// A column of nexus's own state tables, which are created with unquoted names: Snowflake
+    /// stores those upper case, and finds them again only when they are not quoted.
+    func stateColumn(_ name: String) -> String {
+        name.allSatisfy { $0 == "_" || ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") } ? name : quote(name)
+    }
+
     /// Snowflake has no ON CONFLICT: a MERGE on the key.
     public func upsert(into table: String, columns: [String], key: String, placeholders: [String]) -> String {
-        let source = zip(columns, placeholders).map { "\($0.1) AS \(quote($0.0))" }.joined(separator: ", ")
-        let updates = columns.filter { $0 != key }.map { "t.\(quote($0)) = s.\(quote($0))" }.joined(separator: ", ")
-        return "MERGE INTO \(quote(table)) t USING (SELECT \(source)) s ON t.\(quote(key)) = s.\(quote(key)) "
+        let source = zip(columns, placeholders).map { "\($0.1) AS \(stateColumn($0.0))" }.joined(separator: ", ")
+        return merge(into: table, columns: columns, keys: [key], source: "SELECT \(source)")
+    }
+
+    public func upsert(into table: String, columns: [String], keys: [String], select: String) -> String {
+        merge(into: table, columns: columns, keys: keys, source: select)
+    }
+
+    func merge(into table: String, columns: [String], keys: [String], source: String) -> String {
+        let c = stateColumn
+        let on = keys.map { "t.\(c($0)) = s.\(c($0))" }.joined(separator: " AND ")
+        let updates = columns.filter { !keys.contains($0) }.map { "t.\(c($0)) = s.\(c($0))" }.joined(separator: ", ")
+        return "MERGE INTO \(quote(table)) t USING (\(source)) s ON \(on) "
             + "WHEN MATCHED THEN UPDATE SET \(updates) "
-            + "WHEN NOT MATCHED THEN INSERT (\(columns.map(quote).joined(separator: ", "))) VALUES (\(columns.map { "s.\(quote($0))" }.joined(separator: ", ")))"
+            + "WHEN NOT MATCHED THEN INSERT (\(columns.map(c).joined(separator: ", "))) VALUES (\(columns.map { "s.\(c($0))" }.joined(separator: ", ")))"
     }
 
     /// Snowflake reads backslash escapes inside single quotes (`'a\'b'` is `a'b`): a

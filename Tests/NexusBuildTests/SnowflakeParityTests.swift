@@ -7,6 +7,7 @@ import NexusScaffold
 import NexusTesting
 import NexusWarehouse
 import NexusEngine
+import NexusOutputs
 
 /// Whole runs on the Snowflake stand-in (Snowflake's SQL API v2 over fakesnow, see
 /// `FakeSnowflake`) against the same project on SQLite: every nexus table and every model,
@@ -66,6 +67,16 @@ struct SnowflakeParityTests {
         let swapped = try server.stats().swaps - swapsBefore
         #expect(swapped >= 10, "tables swapped: \(swapped)")
         #expect(again.rows == snowflake.rows)
+        // Sync from Snowflake sends exactly the calls the SQLite build sends (messageIds
+        // included; timestamps inside relationshipAttributes become Unix seconds either way),
+        // streaming each output partition by partition; a second sync sends nothing.
+        let fromSQLite = try SnowflakeParityTests.sync(try Runner.openWarehouse(try Project.load(root: base)), base)
+        let fromSnowflake = try SnowflakeParityTests.sync(try Runner.openWarehouse(try Project.load(root: snow)), snow)
+        #expect(fromSnowflake.calls.count > 3000 && fromSnowflake.summary.failed == 0)
+        #expect(fromSnowflake.calls == fromSQLite.calls)
+        let twice = try SnowflakeParityTests.sync(try Runner.openWarehouse(try Project.load(root: snow)), snow)
+        #expect(twice.calls.isEmpty && twice.summary.unchanged == fromSnowflake.calls.count)
+
         // A run that fails (a model reading a relation that is not there) leaves the last build
         // as it was, and no staging behind.
         try "select * from {{ ref('nexus_entities') }} join no_such_table using (entity_id)".write(toFile: snow + "/models/zz_broken.sql", atomically: true, encoding: .utf8)
@@ -117,5 +128,23 @@ struct SnowflakeParityTests {
         #expect(opening(good.replacingOccurrences(of: server.keyDir + "/key.p8", with: dir + "/none.p8")).contains("cannot read the Snowflake private key file \(dir)/none.p8"))
         let encrypted = server.warehouseYAML(encrypted: true)
         #expect(opening(encrypted).contains("NEXUS_TEST_SNOWFLAKE_PASSPHRASE (warehouse.private_key_passphrase_env) is not set"))
+    }
+
+    /// Syncs every Customer.io output of the project at `root` to a fresh stand-in; the calls
+    /// it received, canonical (sorted keys, without the send time), sorted.
+    static func sync(_ w: any Warehouse, _ root: String) throws -> (calls: [String], summary: SyncSender.Summary) {
+        let server = try FakeCustomerIO()
+        let project = try Project.load(root: root)
+        let names = try project.models.map(\.name).filter { try w.columns(of: $0).map { SyncShape(columns: $0.map(\.name)) != nil } ?? false }
+        let planner = SyncPlanner(warehouse: w)
+        var settings = SyncSender.Settings(baseURL: server.url, apiKey: FakeCustomerIO.key, requestsPerSecond: 500)
+        settings.baseBackoff = 0.01
+        let summary = try SyncSender(settings: settings, warehouse: w, runID: "parity").send(try planner.outputs(names), planner: planner, full: false, mode: .upsert)
+        let calls = try server.received().calls.map { call in
+            var c = call
+            c.removeValue(forKey: "sentAt")
+            return String(decoding: try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys]), as: UTF8.self)
+        }.sorted()
+        return (calls, summary)
     }
 }

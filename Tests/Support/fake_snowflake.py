@@ -18,6 +18,8 @@ What it checks and answers, as the real API does (docs.snowflake.com, "Snowflake
 - Errors as Snowflake shapes them: 422 {"code", "sqlState", "message", "statementHandle"}.
 - POST /api/v2/statements/<handle>/cancel.
 - ALTER TABLE a SWAP WITH b, which fakesnow lacks, emulated (three renames, atomic here).
+- Relation names resolved as Snowflake does (unquoted upper case, quoted exact), which DuckDB
+  underneath does not: a name Snowflake would not find is its "does not exist" error.
 - Fault injection: --fail-first N answers the first N submits with --fail-status (429 or 503);
   --lose-answer-of TEXT runs the first statement containing TEXT and answers 503.
 Loopback only. Writes its port to --port-file.
@@ -120,6 +122,42 @@ def error(code, sql_state, message, handle=None):
             "createdOn": int(time.time() * 1000)}
 
 
+def names_snowflake_would_not_find(sql):
+    """A table or view the statement names that Snowflake would not find, though DuckDB would.
+
+    Snowflake upper-cases unquoted names and matches quoted ones exactly; DuckDB matches every
+    name without regard to case, so fakesnow alone would hide a name spelled in the wrong case
+    (a table created as "t" read as t, which Snowflake reads as T). Names are checked against
+    the schema's relations, case-sensitively; statements sqlglot cannot parse are not checked.
+    """
+    try:
+        import sqlglot
+        from sqlglot import exp
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except Exception:
+        return None
+    if isinstance(tree, exp.Drop) and tree.args.get("exists"):
+        return None
+    ctes = {c.alias for c in tree.find_all(exp.CTE)}
+    wanted = []
+    for t in tree.find_all(exp.Table):
+        if t.db or t.name in ctes or not isinstance(t.this, exp.Identifier):
+            continue
+        wanted.append(t.name if t.this.quoted else t.name.upper())
+    if not wanted:
+        return None
+    with lock:
+        cur = conn.cursor()
+        cur.execute("select table_name from information_schema.tables where table_schema = 'PUBLIC' "
+                    "union select table_name from information_schema.views where table_schema = 'PUBLIC'")
+        names = {r[0] for r in cur.fetchall()}
+    folded = {n.lower() for n in names}
+    for w in wanted:
+        if w not in names and w.lower() in folded:
+            return w
+    return None
+
+
 def execute(handle, body):
     """Runs one statement; stores {"result": ...} or {"error": ...} under handle."""
     sql = body.get("statement", "")
@@ -157,6 +195,10 @@ def execute(handle, body):
             return
         bindings = body.get("bindings") or {}
         params = [bind_value(bindings[k]) for k in sorted(bindings, key=int)]
+        missing = names_snowflake_would_not_find(sql)
+        if missing:
+            entry["error"] = (422, error("002003", "42S02", "SQL compilation error:\nObject '%s' does not exist or not authorized." % missing, handle))
+            return
         with lock:
             state["executed"] += 1
             cur = conn.cursor()

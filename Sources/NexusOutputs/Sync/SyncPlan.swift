@@ -76,7 +76,7 @@ public struct SyncState {
             """, options: d.keyedTableOptions)
         try table(SyncState.logTable, """
             \(d.identityColumn("log_id")), run_id \(text) NOT NULL, output \(text) NOT NULL, key \(text) NOT NULL,
-            operation \(text) NOT NULL, status \(text) NOT NULL, http_code \(int), error \(text), at \(time) NOT NULL,
+            operation \(text) NOT NULL, status \(text) NOT NULL, http_code \(int), error \(text), "at" \(time) NOT NULL,
             hash \(text), message_id \(text)
             """)
         try table(SyncState.runsTable, """
@@ -86,13 +86,13 @@ public struct SyncState {
         try table(SyncState.metaTable, "name \(text) PRIMARY KEY, value \(int) NOT NULL")
         // log_id never repeats (an identity column), even after old log rows are deleted; a log
         // table created anew starts again at 1, so the merge mark goes with the old one.
-        if newLog { try warehouse.execute("DELETE FROM \(SyncState.metaTable) WHERE name = 'merged_log_id'") }
+        if newLog { try warehouse.execute("DELETE FROM \(d.quote(SyncState.metaTable)) WHERE name = 'merged_log_id'") }
     }
 
     /// The last log row already merged into the state table.
     func mergedUpTo() throws -> Int64 {
         guard try warehouse.relationKind(SyncState.metaTable) != nil else { return 0 }
-        let r = try warehouse.query("SELECT value FROM \(SyncState.metaTable) WHERE name = 'merged_log_id'")
+        let r = try warehouse.query("SELECT value FROM \(warehouse.dialect.quote(SyncState.metaTable)) WHERE name = 'merged_log_id'")
         if case .integer(let v)? = r.rows.first?.first { return v }
         return 0
     }
@@ -127,7 +127,7 @@ public struct SyncState {
     private func mergeLog() throws {
         try warehouse.transaction {
             let from = try mergedUpTo()
-            let r = try warehouse.query("SELECT max(log_id) FROM \(SyncState.logTable)")
+            let r = try warehouse.query("SELECT max(log_id) FROM \(warehouse.dialect.quote(SyncState.logTable))")
             let to: Int64
             switch r.rows.first?.first {
             case .integer(let v)?: to = v
@@ -138,23 +138,22 @@ public struct SyncState {
             let log = SyncState.logTable, state = SyncState.stateTable
             // Only each key's latest acknowledgement: one upsert may touch a key once
             // (PostgreSQL refuses a second), and the latest is the one that counts.
-            try warehouse.execute("""
-                INSERT INTO \(id: state) (output, key, hash, message_id, synced_at)
-                SELECT output, key, hash, message_id, at FROM \(id: log)
-                WHERE log_id IN (SELECT max(log_id) FROM \(id: log)
+            let d = warehouse.dialect
+            try warehouse.execute(SQL(stringLiteral: d.upsert(into: state, columns: ["output", "key", "hash", "message_id", "synced_at"], keys: ["output", "key"], select: """
+                SELECT output, key, hash, message_id, "at" AS synced_at FROM \(d.quote(log))
+                WHERE log_id IN (SELECT max(log_id) FROM \(d.quote(log))
                                  WHERE log_id > \(from) AND log_id <= \(to) AND status = 'sent' AND operation <> 'delete'
                                  GROUP BY output, key)
                 ORDER BY output, key
-                ON CONFLICT (output, key) DO UPDATE SET hash = excluded.hash, message_id = excluded.message_id, synced_at = excluded.synced_at
-                """ as SQL)
+                """)))
             try warehouse.execute("""
-                DELETE FROM \(id: state) WHERE (output, key) IN (
-                    SELECT l.output, l.key FROM \(id: log) l
-                    WHERE l.log_id > \(from) AND l.log_id <= \(to) AND l.status = 'sent' AND l.operation = 'delete'
+                DELETE FROM \(id: state) WHERE EXISTS (
+                    SELECT 1 FROM \(id: log) l
+                    WHERE l.output = \(id: state).output AND l.key = \(id: state).key
+                      AND l.log_id > \(from) AND l.log_id <= \(to) AND l.status = 'sent' AND l.operation = 'delete'
                       AND NOT EXISTS (SELECT 1 FROM \(id: log) k WHERE k.log_id > l.log_id AND k.log_id <= \(to) AND k.output = l.output
                                       AND k.key = l.key AND k.status = 'sent' AND k.operation <> 'delete'))
                 """ as SQL)
-            let d = warehouse.dialect
             try warehouse.executeMany(d.upsert(into: SyncState.metaTable, columns: ["name", "value"], key: "name", placeholders: [d.placeholder(1), d.placeholder(2)]),
                                       [[.text("merged_log_id"), .integer(to)]])
         }

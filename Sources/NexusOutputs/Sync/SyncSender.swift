@@ -291,7 +291,7 @@ public final class SyncSender {
         }
         try warehouse.transaction {
             try warehouse.executeMany("""
-                INSERT INTO \(SyncState.logTable) (run_id, output, key, operation, status, http_code, error, at, hash, message_id)
+                INSERT INTO \(warehouse.dialect.quote(SyncState.logTable)) (run_id, output, key, operation, status, http_code, error, "at", hash, message_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, rows)
         }
