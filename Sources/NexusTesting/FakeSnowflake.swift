@@ -69,11 +69,13 @@ public final class FakeSnowflake {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// Statements submitted (POSTs, retries included) and executed, and tables swapped.
-    public func stats() throws -> (submits: Int, executed: Int, swaps: Int) {
+    /// Statements submitted (POSTs, retries included) and executed, tables swapped,
+    /// statements cancelled, and statements running now (`waiting`: inside SYSTEM$WAIT).
+    public func stats() throws -> (submits: Int, executed: Int, swaps: Int, cancels: Int, running: Int, waiting: Int) {
         let data = try Data(contentsOf: URL(string: url + "/_test/stats")!)
         let o = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        return (o["submits"] as? Int ?? -1, o["executed"] as? Int ?? -1, o["swaps"] as? Int ?? -1)
+        func n(_ k: String) -> Int { o[k] as? Int ?? -1 }
+        return (n("submits"), n("executed"), n("swaps"), n("cancels"), n("running"), n("waiting"))
     }
 
     /// The `warehouse:` section of nexus.yml for this stand-in, with the unencrypted key.

@@ -37,6 +37,7 @@ struct Nexus: ParsableCommand {
 
     /// Runs a command body, rendering a NexusError once, on one line, with a non-zero exit.
     static func guarded(_ body: () throws -> Void) throws {
+        Interrupts.install()
         do {
             try body()
         } catch let e as NexusError {
@@ -61,4 +62,26 @@ struct ProjectOption: ParsableArguments {
         let url = URL(fileURLWithPath: project, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         return url.standardizedFileURL.path
     }
+}
+
+/// Ctrl-C and SIGTERM: statements running in a Snowflake warehouse are cancelled there before
+/// nexus exits (a local or PostgreSQL warehouse stops with the process or its connection).
+/// What a killed run leaves (staging tables) the next run drops, as everywhere.
+enum Interrupts {
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    static let once: Void = {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                let n = SnowflakeClient.cancelEverything()
+                if n > 0 { FileHandle.standardError.write(Data("interrupted: cancelled \(n) statement(s) running in Snowflake\n".utf8)) }
+                SnowflakeWarehouse.releaseLeases()
+                exit(sig == SIGINT ? 130 : 143)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }()
+    static func install() { _ = once }
 }

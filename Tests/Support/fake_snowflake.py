@@ -169,13 +169,22 @@ def execute(handle, body):
         if body.get("warehouse") and args.warehouse and body["warehouse"].upper() != args.warehouse.upper():
             entry["error"] = (422, error("000606", "57P03", "No active warehouse selected in the current session.  Select an active warehouse with the 'use warehouse' command.", handle))
             return
-        m = re.match(r"\s*select\s+system\$wait\((\d+(?:\.\d+)?)\)\s*$", sql, re.I)
+        # SYSTEM$WAIT(seconds) anywhere in a statement: waits (a cancel stops it), then reads 'waited'.
+        m = re.search(r"system\$wait\((\d+(?:\.\d+)?)\)", sql, re.I)
         if m:
-            time.sleep(float(m.group(1)))
+            until = time.time() + float(m.group(1))
+            with counter:
+                state["waiting"] = state.get("waiting", 0) + 1
+            while time.time() < until and not entry.get("cancelled"):
+                time.sleep(0.02)
+            with counter:
+                state["waiting"] -= 1
             if entry.get("cancelled"):
                 entry["error"] = (422, error("000604", "57014", "SQL execution canceled", handle))
                 return
-            sql = "select 'waited' as status"
+            sql = sql[:m.start()] + "'waited'" + sql[m.end():]
+            if re.match(r"^\s*select\s+'waited'\s*$", sql, re.I):
+                sql = "select 'waited' as status"
         # fakesnow has no SWAP WITH: the same exchange, as three renames under the lock that
         # serialises statements (so no other statement sees it half done).
         swap = re.match(r'^\s*alter\s+table\s+("[^"]+"|\S+)\s+swap\s+with\s+("[^"]+"|\S+)\s*$', sql, re.I)
@@ -281,6 +290,7 @@ class Handler(BaseHTTPRequestHandler):
             entry = statements.get(m.group(1))
             if entry:
                 entry["cancelled"] = True
+                state["cancels"] = state.get("cancels", 0) + 1
             self.reply(200, {"code": "000604", "message": "successfully canceled", "statementHandle": m.group(1)})
             return
         if path != "/api/v2/statements":
@@ -328,7 +338,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.startswith("/_test/stats"):
-            self.reply(200, {"submits": state["submits"], "executed": state["executed"], "swaps": state.get("swaps", 0)})
+            self.reply(200, {"submits": state["submits"], "executed": state["executed"], "swaps": state.get("swaps", 0), "cancels": state.get("cancels", 0),
+                             "running": sum(1 for e in list(statements.values()) if not e.get("done")),
+                             "waiting": state.get("waiting", 0)})
             return
         if not self.authorised():
             return

@@ -59,6 +59,25 @@ public final class SnowflakeClient: @unchecked Sendable {
         config.timeoutIntervalForRequest = 120
         config.httpAdditionalHeaders = ["Accept-Encoding": "gzip"]
         session = URLSession(configuration: config)
+        SnowflakeClient.registry.lock()
+        SnowflakeClient.live.append(Weak(self))
+        SnowflakeClient.registry.unlock()
+    }
+
+    final class Weak: @unchecked Sendable { weak var client: SnowflakeClient?; init(_ c: SnowflakeClient) { client = c } }
+    nonisolated(unsafe) static var live: [Weak] = []
+    static let registry = NSLock()
+
+    /// Cancels every statement any client in this process is waiting for: an interrupted
+    /// nexus (Ctrl-C, SIGTERM) stops its work in Snowflake too, instead of leaving it running
+    /// (and billed) until the statement timeout. Returns how many statements it cancelled.
+    @discardableResult
+    public static func cancelEverything() -> Int {
+        registry.lock()
+        let clients = live.compactMap(\.client)
+        live = live.filter { $0.client != nil }
+        registry.unlock()
+        return clients.map { $0.cancelAll() }.reduce(0, +)
     }
 
     /// Names the account and user in messages.
@@ -166,10 +185,12 @@ public final class SnowflakeClient: @unchecked Sendable {
         }
     }
 
-    /// Cancels every statement this client is waiting for.
-    public func cancelAll() {
+    /// Cancels every statement this client is waiting for; returns how many.
+    @discardableResult
+    public func cancelAll() -> Int {
         lock.lock(); let handles = running; lock.unlock()
         for h in handles { _ = try? send("POST", "/api/v2/statements/\(h)/cancel") }
+        return handles.count
     }
 
     func rows(_ data: Any?) -> [[String?]] {

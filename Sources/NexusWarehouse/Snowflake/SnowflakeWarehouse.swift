@@ -270,9 +270,4 @@ public final class SnowflakeWarehouse: Warehouse {
         try run("ALTER TABLE \(dialect.quote(from)) RENAME TO \(dialect.quote(to))")
     }
 
-    /// A lock for this process only, for now: Snowflake has no advisory locks (the lock table
-    /// that two processes would share is the next slice).
-    public func lock(_ purpose: WarehouseLock.Purpose, timeout: Double) throws -> WarehouseLock {
-        WarehouseLock(release: {})
-    }
 }
