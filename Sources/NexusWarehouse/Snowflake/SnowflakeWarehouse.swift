@@ -207,17 +207,13 @@ public final class SnowflakeWarehouse: Warehouse {
         let n = columns.count
         let sql = "INSERT INTO \(dialect.quote(table)) (\(columns.map { dialect.quote($0) }.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: n).joined(separator: ", ")))"
         try BatchPipeline.insert(columns: n, label: table, consume: { [self] b in
+            // Every value as text: Snowflake casts TEXT bindings to the columns' types, and one
+            // column of a batch may mix numbers and NULLs.
             var arrays = [[Any]](repeating: [], count: n)
-            var kinds = [String](repeating: "TEXT", count: n)
             for r in 0..<b.rows {
                 let row = BatchRow(batch: b, base: r * n)
                 for c in 0..<n {
-                    switch row.tags[c] {
-                    case 0: arrays[c].append(NSNull())
-                    case 1: arrays[c].append(String(row.words[c])); if kinds[c] == "TEXT" && r == 0 { kinds[c] = "FIXED" }
-                    case 2: arrays[c].append(String(Double(bitPattern: UInt64(bitPattern: row.words[c])))); if r == 0 { kinds[c] = "REAL" }
-                    default: arrays[c].append(String(decoding: row.bytes(c), as: UTF8.self))
-                    }
+                    arrays[c].append(row.isNull(c) ? NSNull() : (row.string(c) ?? "") as Any)
                 }
             }
             guard b.rows > 0 else { return }
