@@ -36,7 +36,8 @@ struct SnowflakeParityTests {
             lines.remove(at: i)
             while i < lines.count && lines[i].hasPrefix(" ") { lines.remove(at: i) }
         }
-        try (lines.joined(separator: "\n") + "\n" + server.warehouseYAML() + "engine: sql\n").write(toFile: yml, atomically: true, encoding: .utf8)
+        // No engine named: on Snowflake the default is the SQL engine.
+        try (lines.joined(separator: "\n") + "\n" + server.warehouseYAML()).write(toFile: yml, atomically: true, encoding: .utf8)
         let sqlite = try PostgresParityTests.build(base), snowflake = try PostgresParityTests.build(snow)
         #expect(snowflake.engine == "sql")
         #expect((sqlite.rows["nexus_entities"]?.count ?? 0) > 300)
