@@ -25,38 +25,12 @@ struct SnowflakeParityTests {
         let server = try FakeSnowflake()
         let base = NSTemporaryDirectory() + "nexus-sfparity-" + UUID().uuidString
         try DemoProject.write(to: base)
-        let snow = base + "-snowflake"
-        try FileManager.default.copyItem(atPath: base, toPath: snow)
+        let snow = try SnowflakeParityTests.copy(base, onto: server)
         defer { for d in [base, snow] { try? FileManager.default.removeItem(atPath: d) } }
-        // The demo's nexus.yml names its SQLite file; the copy names the stand-in instead.
-        let yml = snow + "/nexus.yml"
-        let text = try String(contentsOfFile: yml, encoding: .utf8)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if let i = lines.firstIndex(where: { $0.hasPrefix("warehouse:") }) {
-            lines.remove(at: i)
-            while i < lines.count && lines[i].hasPrefix(" ") { lines.remove(at: i) }
-        }
-        // No engine named: on Snowflake the default is the SQL engine.
-        try (lines.joined(separator: "\n") + "\n" + server.warehouseYAML()).write(toFile: yml, atomically: true, encoding: .utf8)
         let sqlite = try PostgresParityTests.build(base), snowflake = try PostgresParityTests.build(snow)
         #expect(snowflake.engine == "sql")
         #expect((sqlite.rows["nexus_entities"]?.count ?? 0) > 300)
-        #expect(sqlite.rows.keys.sorted() == snowflake.rows.keys.sorted())
-        var relaxed = 0
-        /// A JSON object's `"… hh:mm:ss.000"` values without the milliseconds (fakesnow's spelling).
-        func fakesnowSpelling(_ rows: [[String?]]) -> [[String?]] {
-            rows.map { $0.map { v in
-                guard let v, v.hasPrefix("{"), v.contains(".000\"") else { return v }
-                relaxed += 1
-                return v.replacingOccurrences(of: ".000\"", with: "\"")
-            } }
-        }
-        for (name, sqliteRows) in sqlite.rows.sorted(by: { $0.key < $1.key }) {
-            let rows = fakesnowSpelling(sqliteRows)
-            let theirs = snowflake.rows[name] ?? []
-            let diff = zip(rows, theirs).first { $0.0 != $0.1 }
-            #expect(rows == theirs, "\(name): \(rows.count) rows on SQLite, \(theirs.count) on Snowflake; first difference: \(diff.map { "\($0.0) vs \($0.1)" } ?? "-")")
-        }
+        let relaxed = SnowflakeParityTests.expectSameRows(sqlite.rows, snowflake.rows)
         // Only the relationship outputs' relationshipAttributes hold timestamps in JSON: one per row.
         let relationshipRows = ["cio_location_relationships", "customer_io_location_relationships"].map { sqlite.rows[$0]?.count ?? 0 }.reduce(0, +)
         #expect(relaxed > 0 && relaxed == relationshipRows, "JSON values compared without milliseconds: \(relaxed) of \(relationshipRows)")
@@ -129,6 +103,58 @@ struct SnowflakeParityTests {
         #expect(opening(good.replacingOccurrences(of: server.keyDir + "/key.p8", with: dir + "/none.p8")).contains("cannot read the Snowflake private key file \(dir)/none.p8"))
         let encrypted = server.warehouseYAML(encrypted: true)
         #expect(opening(encrypted).contains("NEXUS_TEST_SNOWFLAKE_PASSPHRASE (warehouse.private_key_passphrase_env) is not set"))
+    }
+
+    /// A copy of the project at `base` whose nexus.yml names the stand-in instead of its SQLite
+    /// file, with no engine named (on Snowflake the default is the SQL engine).
+    static func copy(_ base: String, onto server: FakeSnowflake) throws -> String {
+        let snow = base + "-snowflake"
+        try FileManager.default.copyItem(atPath: base, toPath: snow)
+        let yml = snow + "/nexus.yml"
+        var lines = try String(contentsOfFile: yml, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if let i = lines.firstIndex(where: { $0.hasPrefix("warehouse:") }) {
+            lines.remove(at: i)
+            while i < lines.count && lines[i].hasPrefix(" ") { lines.remove(at: i) }
+        }
+        try (lines.joined(separator: "\n") + "\n" + server.warehouseYAML()).write(toFile: yml, atomically: true, encoding: .utf8)
+        return snow
+    }
+
+    /// A generated clinic with its Customer.io outputs (seeds, not models): the same rows on the
+    /// stand-in as on SQLite, in every nexus table and output.
+    @Test func aGeneratedClinicBuildsOnSnowflakeAsOnSQLite() throws {
+        let server = try FakeSnowflake()
+        let base = NSTemporaryDirectory() + "nexus-sfclinic-" + UUID().uuidString
+        _ = try SyntheticClinic(persons: 400, seed: 7, customerIO: true).write(to: base)
+        let snow = try SnowflakeParityTests.copy(base, onto: server)
+        defer { for d in [base, snow] { try? FileManager.default.removeItem(atPath: d) } }
+        let sqlite = try PostgresParityTests.build(base), snowflake = try PostgresParityTests.build(snow)
+        #expect(snowflake.engine == "sql" && sqlite.engine == "native")
+        #expect((sqlite.rows["nexus_entities"]?.count ?? 0) >= 400)
+        let relaxed = SnowflakeParityTests.expectSameRows(sqlite.rows, snowflake.rows)
+        // The memberships output's relationshipAttributes hold timestamps: one per row.
+        let memberships = sqlite.rows["cio_memberships"]?.count ?? 0
+        #expect(relaxed > 0 && relaxed == memberships, "JSON values compared without milliseconds: \(relaxed) of \(memberships)")
+    }
+
+    /// Every relation's rows equal on both sides, except that a JSON object's
+    /// `"… hh:mm:ss.000"` values on the SQLite side are compared without the milliseconds
+    /// (fakesnow's spelling of a timestamp inside OBJECT_CONSTRUCT); returns how many such
+    /// values there were, so that the gap stays counted.
+    static func expectSameRows(_ sqlite: [String: [[String?]]], _ snowflake: [String: [[String?]]]) -> Int {
+        var relaxed = 0
+        #expect(sqlite.keys.sorted() == snowflake.keys.sorted())
+        for (name, sqliteRows) in sqlite.sorted(by: { $0.key < $1.key }) {
+            let rows = sqliteRows.map { $0.map { v -> String? in
+                guard let v, v.hasPrefix("{"), v.contains(".000\"") else { return v }
+                relaxed += 1
+                return v.replacingOccurrences(of: ".000\"", with: "\"")
+            } }
+            let theirs = snowflake[name] ?? []
+            let diff = zip(rows, theirs).first { $0.0 != $0.1 }
+            #expect(rows == theirs, "\(name): \(rows.count) rows on SQLite, \(theirs.count) on Snowflake; first difference: \(diff.map { "\($0.0) vs \($0.1)" } ?? "-")")
+        }
+        return relaxed
     }
 
     /// Syncs every Customer.io output of the project at `root` to a fresh stand-in; the calls
