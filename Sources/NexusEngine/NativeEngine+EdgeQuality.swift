@@ -152,22 +152,21 @@ extension NativeEngine {
         return found
     }
 
+    /// A node key's identifier type and value (`[etype][type]\0[value]`).
+    @inline(__always) static func parts(_ key: UnsafeRawBufferPointer) -> (type: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        var k = 1
+        while key[k] != 0 { k += 1 }
+        return (UnsafeRawBufferPointer(rebasing: key[1..<k]), UnsafeRawBufferPointer(rebasing: key[(k + 1)...]))
+    }
+
     /// The value of node `x` in `values`.
     func internValue(_ x: Int32) -> Int32 {
-        nodes.withBytes(x) { key in
-            var k = 1
-            while key[k] != 0 { k += 1 }
-            return values.intern(UnsafeRawBufferPointer(rebasing: key[(k + 1)...]))
-        }
+        nodes.withBytes(x) { values.intern(NativeEngine.parts($0).value) }
     }
 
     /// The identifier type of node `x`.
     func identifierType(_ x: Int32) -> String {
-        nodes.withBytes(x) { key in
-            var k = 1
-            while key[k] != 0 { k += 1 }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: key[1..<k]), as: UTF8.self)
-        }
+        nodes.withBytes(x) { String(decoding: NativeEngine.parts($0).type, as: UTF8.self) }
     }
 
     /// The report's rows: each found identifier's edges, its partners' types and its partners
@@ -217,11 +216,7 @@ extension NativeEngine {
                     if p > 0 { counts.append((sources.string(s), p)) }
                 }
             }
-            let value = nodes.withBytes(x) { k -> String in
-                var j = 1
-                while k[j] != 0 { j += 1 }
-                return String(decoding: UnsafeRawBufferPointer(rebasing: k[(j + 1)...]), as: UTF8.self)
-            }
+            let value = nodes.withBytes(x) { String(decoding: NativeEngine.parts($0).value, as: UTF8.self) }
             rows.append(.init(entityType: etypes[Int(nodeEType[Int(x)])], identifierType: own, identifierValue: value,
                               partners: f.partners, edges: candidateGroups.range(c).count,
                               connectedTypes: EdgeQualityReport.typesText(connected), sources: EdgeQualityReport.sourcesText(counts),

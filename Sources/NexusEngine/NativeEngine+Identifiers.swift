@@ -266,11 +266,7 @@ extension NativeEngine {
                 for n in 0..<nodes.count where Int(nodeEType[n]) == etype {
                     let e = entityOfNode[n]
                     if e < 0 { continue }
-                    let key = nodes.bytes(Int32(n))
-                    var k = 1
-                    while key[k] != 0 { k += 1 }
-                    let typeBytes = UnsafeRawBufferPointer(rebasing: key[1..<k])
-                    let valueBytes = UnsafeRawBufferPointer(rebasing: key[(k + 1)...])
+                    let (typeBytes, valueBytes) = NativeEngine.parts(nodes.bytes(Int32(n)))
                     ins.bind(0, bytes: ids.make(entityIDs.bytes(e), typeBytes, valueBytes))
                     ins.bind(1, bytes: entityIDs.bytes(e))
                     bindPooled(ins, 2, events, nodeBestEvent[n])
