@@ -63,6 +63,7 @@ extension Runner {
         var ctx = context
         ctx.relationRows = { [unowned self] name, rows in self.relationRows[name] = rows }
         ctx.edgeQuality = cfg.edgeQuality
+        ctx.checkpoint = { [unowned self] in self.checkpoint($0) }
         ctx.check = { [unowned self] name, rows, note in self.record(StepResult(kind: "check", name: name, rows: rows, seconds: 0, note: note)) }
         if let feed, let native = engine as? NativeEngine {
             // The rows the engine took from the loader are the core views' rows only when

@@ -180,7 +180,10 @@ public final class Runner {
         }
     }
 
-    func build(previous: [String: String]) throws {
+    /// Builds every node (those `previous` fingerprints as unchanged are kept) into staging,
+    /// then publishes it, unless `publish` is false (`nexus compile` writes the publish down
+    /// instead).
+    func build(previous: [String: String], publish: Bool = true) throws {
         try dropStaged()
         let d = warehouse.dialect
         let text = d.typeName(.text)
@@ -225,6 +228,7 @@ public final class Runner {
                 // Models after the nexus step read the built tables, mostly by index.
                 if case .nexus = node { try warehouse.useReadCache() }
             }
+            guard publish else { return }
             let t0 = now()
             try swap()
             record(StepResult(kind: "swap", name: "publish build", rows: staged.count, seconds: now() - t0, note: "relations replaced in one transaction"))
@@ -259,6 +263,10 @@ public final class Runner {
     /// Tables to bring the planner's statistics up to date for at the swap (final names),
     /// besides the staged tables.
     var analyzeAlso: Set<String> = []
+    /// Set by `nexus compile`: every seed loads, whatever its file state.
+    var loadsEverySeed = false
+    /// Where the engine's parts of a step end (`EngineContext.checkpoint`).
+    var checkpoint: (String) -> Void = { _ in }
     /// Staged tables whose statistics were gathered during the build (final names); the swap
     /// moves their statistics to the final names instead of reading the tables again.
     var analyzedStaged: Set<String> = []

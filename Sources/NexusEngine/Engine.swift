@@ -19,6 +19,8 @@ public struct EngineContext {
     public var edgeQuality = EdgeQualityRules()
     /// Reports a check's outcome: name, rows it concerns, a one-line summary.
     public var check: (String, Int, String) -> Void = { _, _, _ in }
+    /// Marks the end of a part of a step (`nexus compile` writes each part to its own file).
+    public var checkpoint: (String) -> Void = { _ in }
 
     public init(entityTypes: [String], processedAt: Int64, physicalName: @escaping (String) -> String,
                 progress: @escaping (String, Int, Double) -> Void, warn: @escaping (String) -> Void) {

@@ -18,9 +18,13 @@ public struct SQLResolution {
     /// Names of the engine's work tables, dropped at the end (a prefix per build).
     public let workPrefix: String
 
-    public init(warehouse: any Warehouse, workPrefix: String = "__nexus_work__") {
+    /// Rounds to write out whatever the data needs (see `SQLEngine.fixedRounds`).
+    public let fixedRounds: Int?
+
+    public init(warehouse: any Warehouse, workPrefix: String = "__nexus_work__", fixedRounds: Int? = nil) {
         self.warehouse = warehouse
         self.workPrefix = workPrefix
+        self.fixedRounds = fixedRounds
     }
 
     /// What a resolution did: entities per type, rounds until no label changed.
@@ -28,6 +32,9 @@ public struct SQLResolution {
         public var entities = 0
         public var rounds = 0
         public var labelsChanged: [Int] = []
+        /// Rounds whose statements were sent: `rounds` - 1 normally; with fixed rounds, at
+        /// least that many, and even.
+        public var roundsSent = 0
         /// What edge quality found (written by the engine as `nexus_edge_quality`).
         public var quality = EdgeQualityReport()
     }
@@ -74,6 +81,7 @@ public struct SQLResolution {
             SELECT node, min(entity_type), min(identifier_type), min(identifier_value), node FROM \(q(work("occurrences"))) GROUP BY node
             """)
 
+        context.checkpoint("identity resolution: occurrences and nodes")
         var outcome = Outcome()
         let judged = try judgeEdges(context)
         outcome.quality = judged.report
@@ -112,6 +120,11 @@ public struct SQLResolution {
         // writes only the nodes whose label falls; the runner stops when there are none.
         let nodes = q(work("nodes")), links = q(work("links"))
         var changes = work("changes_0")
+        // With fixed rounds, the round after the fixpoint changes nothing (it reads an empty
+        // table of changes), so rounds past it are harmless; an even count ends on changes_0,
+        // where the first round began, so the rounds can be run again as they are.
+        let fixed = fixedRounds.map { max(2, $0 + $0 % 2) }
+        var converged = false
         try w.execute("""
             \(create) \(q(changes)) AS
             SELECT m.node, CASE WHEN j.label < m.label THEN j.label ELSE m.label END AS label
@@ -123,14 +136,19 @@ public struct SQLResolution {
             JOIN \(nodes) j ON j.node = m.label
             WHERE j.label < m.own OR m.label < m.own
             """)
+        context.checkpoint("identity resolution: links and the first round's changes")
         while true {
             let changed = try w.integer("SELECT count(*) FROM \(q(changes))")
-            outcome.rounds += 1
-            outcome.labelsChanged.append(changed)
-            if changed == 0 { break }
+            if !converged {
+                outcome.rounds += 1
+                outcome.labelsChanged.append(changed)
+                converged = changed == 0
+            }
+            if converged, outcome.roundsSent >= (fixed ?? 0), outcome.roundsSent % 2 == 0 || fixed == nil { break }
+            outcome.roundsSent += 1
             try w.execute("UPDATE \(nodes) SET label = x.label FROM \(q(changes)) AS x WHERE x.node = \(nodes).node")
             try w.analyze([changes])
-            let next = work(outcome.rounds % 2 == 0 ? "changes_0" : "changes_1")
+            let next = work(outcome.roundsSent % 2 == 0 ? "changes_0" : "changes_1")
             try w.execute("DROP TABLE IF EXISTS \(q(next))")
             let c = q(changes)
             try w.execute("""
@@ -145,6 +163,11 @@ public struct SQLResolution {
                 """)
             try w.execute("DROP TABLE IF EXISTS \(c)")
             changes = next
+        }
+        if let fixed {
+            context.checkpoint("identity resolution: \(outcome.roundsSent) rounds")
+            try w.execute("SELECT \(d.failUnless("(SELECT count(*) FROM \(q(changes))) = 0", "nexus: identity resolution did not converge in \(outcome.roundsSent) rounds (a chain longer than the compiled bound of \(fixed)): run the rounds step again, then this check")) AS converged")
+            context.checkpoint("identity resolution: convergence check")
         }
         try w.execute("DROP TABLE IF EXISTS \(q(changes))")
         // The steps after resolution find nodes by their identifier; built now, not before the
@@ -168,6 +191,7 @@ public struct SQLResolution {
             let rows = try writeMapping(type: t, table: context.physicalName("nexus_resolved_\(t)_identifiers"), identifiers: identifiers)
             context.relationRows("nexus_resolved_\(t)_identifiers", rows)
         }
+        context.checkpoint("identity resolution: entity ids and mappings")
         return outcome
     }
 

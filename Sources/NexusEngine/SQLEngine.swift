@@ -8,7 +8,16 @@ import NexusWarehouse
 /// and ids as the native engine (docs/decisions.md); the differential tests hold the two to
 /// the same rows.
 public final class SQLEngine: NexusEngine {
-    public init() {}
+    /// When set, resolution runs this many rounds (rounded up to an even number) even after
+    /// no label changes, then checks in SQL that the last round changed none: the statements
+    /// `nexus compile` writes, whose loop cannot stop early when run by hand. More rounds
+    /// when the data needs them.
+    public let fixedRounds: Int?
+
+    public init(fixedRounds: Int? = nil) { self.fixedRounds = fixedRounds }
+
+    /// What the last run's identity resolution did.
+    public private(set) var lastResolution: SQLResolution.Outcome?
 
     public var identity: String { "sql-1" }
 
@@ -17,7 +26,7 @@ public final class SQLEngine: NexusEngine {
     public static let workPrefix = "__nexus_stage__work_"
 
     public func run(_ context: EngineContext, warehouse: any Warehouse) throws {
-        let resolution = SQLResolution(warehouse: warehouse, workPrefix: SQLEngine.workPrefix)
+        let resolution = SQLResolution(warehouse: warehouse, workPrefix: SQLEngine.workPrefix, fixedRounds: fixedRounds)
         defer { try? resolution.dropWork() }
         let d = warehouse.dialect
         for core in ["nexus_events", "nexus_entity_identifiers", "nexus_entity_traits", "nexus_relationship_declarations"] {
@@ -25,8 +34,10 @@ public final class SQLEngine: NexusEngine {
         }
         var t0 = Date()
         let outcome = try resolution.run(context)
+        lastResolution = outcome
         context.progress("identity resolution (\(outcome.rounds) rounds)", outcome.entities, Date().timeIntervalSince(t0))
         context.relationRows("nexus_edge_quality", try outcome.quality.write(warehouse, table: context.physicalName("nexus_edge_quality"), rules: context.edgeQuality))
+        context.checkpoint("nexus_edge_quality")
         let steps: [(String, String, (EngineContext) throws -> Int)] = [
             ("resolved traits", "nexus_resolved_entity_traits", resolution.writeTraits),
             ("participants", "nexus_entity_participants", resolution.writeParticipants),

@@ -71,7 +71,9 @@ public struct Project: Sendable {
     }
 
     /// Loads the project in `root`, checking everything that can be checked before touching a warehouse.
-    public static func load(root: String, extraFunctions: [String] = []) throws -> Project {
+    /// - Parameter target: one of nexus.yml's `targets:` to use as the warehouse instead of
+    ///   `warehouse:`.
+    public static func load(root: String, target: String? = nil, extraFunctions: [String] = []) throws -> Project {
         let fm = FileManager.default
         let ymlPath = (root as NSString).appendingPathComponent("nexus.yml")
         guard fm.fileExists(atPath: ymlPath) else {
@@ -85,7 +87,15 @@ public struct Project: Sendable {
         do { text = try String(contentsOfFile: ymlPath, encoding: .utf8) } catch {
             throw NexusError("config", "cannot read nexus.yml: \(error.localizedDescription)", at: SourceLocation(file: ymlPath))
         }
-        let config = try ProjectConfig.parse(text, file: "nexus.yml")
+        var config = try ProjectConfig.parse(text, file: "nexus.yml")
+        if let target {
+            guard let w = config.targets[target] else {
+                let known = config.targets.keys.sorted()
+                throw NexusError("config", "--target \(target): nexus.yml has no such target (\(known.isEmpty ? "it has no targets: section" : "targets: " + known.joined(separator: ", ")))",
+                                 at: SourceLocation(file: ymlPath))
+            }
+            config.warehouse = w
+        }
         let reserved = Set(nexusRelations(entityTypes: config.entityTypes))
 
         var seeds: [Seed] = []

@@ -13,4 +13,11 @@ public struct IndexSpec: Sendable, Hashable, CustomStringConvertible {
 
     /// `(a, b)`, `unique (a)`: how messages name it.
     public var description: String { (unique ? "unique " : "") + "(" + columns.joined(separator: ", ") + ")" }
+
+    /// The `CREATE INDEX` statement for this index under `name` on `table`.
+    public func createStatement(name: String, table: String, dialect d: any SQLDialect) -> String {
+        let cols = columns.map { d.quote($0) }.joined(separator: ", ")
+        let partial = skipsNulls ? " WHERE \(d.quote(columns[0])) IS NOT NULL" : ""
+        return "CREATE \(unique ? "UNIQUE " : "")INDEX \(d.quote(name)) ON \(d.quote(table)) (\(cols))\(partial)"
+    }
 }

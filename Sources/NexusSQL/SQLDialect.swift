@@ -66,6 +66,11 @@ public protocol SQLDialect: Sendable {
     /// A string literal the warehouse reads back as exactly `value`. Standard SQL's single
     /// quotes unless a dialect says otherwise (Snowflake also reads backslash escapes).
     func literal(_ value: String) -> String
+    /// An expression that is 0 when `condition` holds and otherwise fails the statement, for
+    /// checks in SQL run by hand (compiled runs): PostgreSQL and Snowflake fail converting the
+    /// message to a number, so their error quotes it; SQLite, which converts any text to a
+    /// number, fails reading it as JSON ("malformed JSON"), and the check's comment says why.
+    func failUnless(_ condition: String, _ message: String) -> String
 }
 
 extension SQLDialect {
@@ -86,6 +91,12 @@ extension SQLDialect {
         let updates = columns.filter { !keys.contains($0) }.map { "\(quote($0)) = excluded.\(quote($0))" }
         return "INSERT INTO \(quote(table)) (\(columns.map(quote).joined(separator: ", "))) \(select) "
             + "ON CONFLICT (\(keys.map(quote).joined(separator: ", "))) DO UPDATE SET \(updates.joined(separator: ", "))"
+    }
+
+    /// The cast is of a CASE, not of the literal: PostgreSQL folds a constant cast while
+    /// planning, so `CAST('…' AS INTEGER)` alone would fail even when the condition holds.
+    public func failUnless(_ condition: String, _ message: String) -> String {
+        "CAST(CASE WHEN \(condition) THEN '0' ELSE \(literal(message)) END AS INTEGER)"
     }
 
     /// Standard SQL: a double-quoted identifier, with embedded quotes doubled.
@@ -133,6 +144,10 @@ public struct SQLiteDialect: SQLDialect {
     public func identityColumn(_ name: String) -> String { "\(quote(name)) INTEGER PRIMARY KEY AUTOINCREMENT" }
     public var keyedTableOptions: String { " WITHOUT ROWID" }
     public var createWorkTable: String { "CREATE TABLE" }
+    /// SQLite reads any text as a number (`CAST('x' AS INTEGER)` is 0): the failure is JSON's.
+    public func failUnless(_ condition: String, _ message: String) -> String {
+        "json(CASE WHEN \(condition) THEN '0' ELSE \(literal(message)) END)"
+    }
     public var hasIndexes: Bool { true }
     public var transactionalDDL: Bool { true }
     public func trimBlanks(_ e: String) -> String { "trim(\(e), ' ' || char(9, 10, 13))" }

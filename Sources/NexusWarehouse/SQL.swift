@@ -56,6 +56,29 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
         return (text, values)
     }
 
+    /// The statement's text with each value written as a literal, for SQL run by hand
+    /// (`nexus compile`).
+    public func inlined(_ dialect: any SQLDialect) -> String {
+        parts.map { p in
+            switch p {
+            case .text(let t): return t
+            case .identifier(let name): return dialect.quote(name)
+            case .value(let v): return v.literal(dialect)
+            }
+        }.joined()
+    }
+
+    /// `sql` with its `?` placeholders (outside strings, quoted names and comments) replaced,
+    /// in order, by `values` written as literals.
+    public static func inlining(_ sql: String, _ values: [SQLValue], dialect: any SQLDialect) -> String {
+        var out = ""
+        var n = 0
+        for token in SQLLexer.tokens(sql) {
+            if token.kind == .punct, token.text == "?", n < values.count { out += values[n].literal(dialect); n += 1 } else { out += token.text }
+        }
+        return out
+    }
+
     /// For messages and logs: the text with `?` for values (values may be personal data).
     public var description: String { rendered(SQLiteDialect()).text }
 }

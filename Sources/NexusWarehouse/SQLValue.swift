@@ -1,3 +1,5 @@
+import NexusSQL
+
 /// A single value read from or written to a warehouse.
 public enum SQLValue: Sendable, Hashable, CustomStringConvertible {
     case null
@@ -23,6 +25,16 @@ public enum SQLValue: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    /// The value as a literal of `dialect` (a real in Swift's shortest exact spelling).
+    public func literal(_ dialect: any SQLDialect) -> String {
+        switch self {
+        case .null: return "NULL"
+        case .integer(let v): return String(v)
+        case .real(let v): return v.isFinite ? "\(v)" : dialect.literal("\(v)")
+        case .text(let v): return dialect.literal(v)
+        }
+    }
 }
 
 /// A result set held in memory: column names and rows.

@@ -205,6 +205,14 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
     /// from other relations (SQLite's CREATE TABLE AS would reduce `TIMESTAMP` to `NUM`).
     /// Returns the number of rows inserted.
     public func createTable(_ table: String, as select: String) throws -> Int {
+        let statements = try createTableStatements(table, as: select)
+        try execute(statements[0])
+        return try executeCounting(statements[1])
+    }
+
+    /// The new table's columns take the types SQLite declares for the query's columns
+    /// (`CREATE TABLE … AS` would declare `NUM` and `TEXT` only).
+    public func createTableStatements(_ table: String, as select: String) throws -> [String] {
         let stmt = try prepare(select)
         let n = Int(sqlite3_column_count(stmt))
         var defs: [String] = []
@@ -215,11 +223,9 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
         }
         sqlite3_finalize(stmt)
         guard n > 0 else { throw NexusError("sql", "the model's SQL returns no columns") }
-        try execute("CREATE TABLE \(dialect.quote(table)) (\(defs.joined(separator: ", ")))")
-        return try executeCounting("INSERT INTO \(dialect.quote(table)) \(select)")
+        return ["CREATE TABLE \(dialect.quote(table)) (\(defs.joined(separator: ", ")))", "INSERT INTO \(dialect.quote(table)) \(select)"]
     }
 
-    /// Creates `table` with the given columns and declared types, and fills it from a query.
     public func createTable(_ table: String, columns: [(name: String, type: String)], as select: String) throws -> Int {
         try execute("CREATE TABLE \(dialect.quote(table)) (\(columns.map { "\(dialect.quote($0.name)) \($0.type)" }.joined(separator: ", ")))")
         return try executeCounting("INSERT INTO \(dialect.quote(table)) \(select)")
@@ -271,15 +277,13 @@ public final class SQLiteWarehouse: Warehouse, @unchecked Sendable {
             n += 1
             chosen = "\(name)_\(n)"
         }
-        let cols = index.columns.map { dialect.quote($0) }.joined(separator: ", ")
-        let partial = index.skipsNulls ? " WHERE \(dialect.quote(index.columns[0])) IS NOT NULL" : ""
         // The sort behind a large index spills to temporary files, and SQLite's sorter may
         // use helper threads: at 1,000,000 persons the nexus tables' indexes took 43 s with an
         // in-memory single-threaded sort and 28 s this way (2 cores).
         try withSortsOnDisk {
             try execute("PRAGMA threads=\(min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)))")
             defer { try? execute("PRAGMA threads=0") }
-            try execute("CREATE \(index.unique ? "UNIQUE " : "")INDEX \(dialect.quote(chosen)) ON \(dialect.quote(table)) (\(cols))\(partial)")
+            try execute(index.createStatement(name: chosen, table: table, dialect: dialect))
         }
         return chosen
     }

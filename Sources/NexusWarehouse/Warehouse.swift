@@ -63,6 +63,12 @@ public protocol Warehouse: AnyObject {
     /// Creates `table` from a query, with the column types the query's columns have; returns
     /// the rows inserted.
     func createTable(_ table: String, as select: String) throws -> Int
+    /// The statements `createTable(_:as:)` sends for `table` and `select` (what
+    /// `nexus compile` writes down for it); the last one fills the table.
+    func createTableStatements(_ table: String, as select: String) throws -> [String]
+    /// The statements `installCompatibilityFunctions` sends; none where nexus's functions
+    /// live in the connection itself (SQLite).
+    func compatibilityStatements() -> [String]
     /// Creates `table` with the given columns and declared types, and fills it from a query.
     func createTable(_ table: String, columns: [(name: String, type: String)], as select: String) throws -> Int
     /// Bulk load: inserts the rows `produce` binds (on the calling thread) while a second
@@ -136,6 +142,10 @@ extension Warehouse {
     public func changeCounter() -> UInt32? { nil }
 
     public func installCompatibilityFunctions() throws {}
+    public func compatibilityStatements() -> [String] { [] }
+    public func createTableStatements(_ table: String, as select: String) throws -> [String] {
+        ["CREATE TABLE \(dialect.quote(table)) AS \(select)"]
+    }
 
     public func withoutStatementTimeout<R>(_ body: () throws -> R) throws -> R { try body() }
 

@@ -14,7 +14,7 @@ struct Nexus: ParsableCommand {
         commandName: "nexus",
         abstract: "Turn raw customer data into one identity graph, and shape it for Customer.io.",
         version: "nexus \(SyncPayload.libraryVersion) (SQLite \(SQLiteWarehouse.sqliteVersion))",
-        subcommands: [Run.self, Demo.self, Show.self, Explain.self, Report.self, Generate.self, Export.self, CustomerIO.self, Doctor.self, Sync.self])
+        subcommands: [Run.self, Compile.self, SQLFiles.self, Demo.self, Show.self, Explain.self, Report.self, Generate.self, Export.self, CustomerIO.self, Doctor.self, Sync.self])
 
     /// How to call this binary again from the current folder: `nexus` when that is what PATH
     /// finds, else its path (after `swift run nexus demo`, `.build/debug/nexus`), so that the
@@ -51,9 +51,15 @@ struct ProjectOption: ParsableArguments {
     @Option(name: .long, help: "The project folder (holding nexus.yml).")
     var project: String = "."
 
+    @Option(name: .long, help: "A warehouse from nexus.yml's targets: to use instead of warehouse:.")
+    var target: String?
+
+    /// The project, with the warehouse `--target` names.
+    func load() throws -> Project { try Project.load(root: root, target: target) }
+
     /// The project and its warehouse, for commands that read a built project.
     func open() throws -> (Project, any Warehouse) {
-        let project = try Project.load(root: root)
+        let project = try load()
         return (project, try Warehouses.open(project))
     }
 

@@ -60,4 +60,29 @@ struct WarehouseConfigTests {
             #expect(!e.contains("hunter2") && !e.contains("MIIEv"), "a secret is never repeated")
         }
     }
+
+    /// `targets:` names other warehouses, each validated as `warehouse:` is, with its own
+    /// name in the message.
+    @Test func targetsNameOtherWarehouses() throws {
+        let c = try ProjectConfig.parse("""
+            name: x
+            targets:
+              prod:
+                type: postgres
+                database: analytics
+                user: nexus
+              scratch:
+                path: scratch.sqlite
+            """, file: "nexus.yml")
+        #expect(c.warehouse.type == "sqlite" && c.warehouse.path == "warehouse.sqlite")
+        #expect(c.targets["prod"]?.type == "postgres" && c.targets["prod"]?.database == "analytics")
+        #expect(c.targets["scratch"]?.type == "sqlite" && c.targets["scratch"]?.path == "scratch.sqlite")
+        func error(_ yml: String) -> String {
+            do { _ = try ProjectConfig.parse(yml, file: "nexus.yml"); return "parsed" } catch { return "\(error)" }
+        }
+        #expect(error("name: x\ntargets:\n  prod:\n    type: postgres\n    user: u\n").contains("a postgres warehouse needs 'database'"))
+        #expect(error("name: x\ntargets:\n  prod:\n    type: sqlite\n    host: h\n").contains("unknown key 'host' in targets.prod (type sqlite)"))
+        #expect(error("name: x\ntargets:\n  prod:\n    type: postgres\n    password: hunter2\n").contains("a password never goes in nexus.yml"))
+        #expect(error("name: x\ntargets: [a]\n").hasPrefix("nexus.yml:2:10: 'targets' is a mapping"))
+    }
 }

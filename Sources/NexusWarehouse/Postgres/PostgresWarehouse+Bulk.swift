@@ -9,7 +9,7 @@ import Glibc
 extension PostgresWarehouse {
     public func createTable(_ table: String, as select: String) throws -> Int {
         // PostgreSQL types the new table's columns from the query itself.
-        try executeCounting("CREATE TABLE \(dialect.quote(table)) AS \(select)")
+        try executeCounting(try createTableStatements(table, as: select)[0])
     }
 
     public func createTable(_ table: String, columns: [(name: String, type: String)], as select: String) throws -> Int {

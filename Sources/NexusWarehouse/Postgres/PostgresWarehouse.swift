@@ -301,9 +301,7 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
             n += 1
             chosen = "\(String(name.utf8.prefix(56)) ?? name)_\(n)"
         }
-        let cols = index.columns.map { dialect.quote($0) }.joined(separator: ", ")
-        let partial = index.skipsNulls ? " WHERE \(dialect.quote(index.columns[0])) IS NOT NULL" : ""
-        try execute("CREATE \(index.unique ? "UNIQUE " : "")INDEX \(dialect.quote(chosen)) ON \(dialect.quote(table)) (\(cols))\(partial)")
+        try execute(index.createStatement(name: chosen, table: table, dialect: dialect))
         return chosen
     }
 
@@ -388,8 +386,10 @@ public final class PostgresWarehouse: Warehouse, @unchecked Sendable {
     /// Creates `to_timestamp_ntz` in the warehouse's schema, so that models written for
     /// Snowflake run unchanged (`object_construct` is rewritten by the dialect's `adapt`).
     public func createSnowflakeFunctions() throws {
-        for sql in PostgresSpelling.functions(schema: settings.schema, dialect: dialect) { try execute(sql) }
+        for sql in compatibilityStatements() { try execute(sql) }
     }
+
+    public func compatibilityStatements() -> [String] { PostgresSpelling.functions(schema: settings.schema, dialect: dialect) }
 
     public func installCompatibilityFunctions() throws { try createSnowflakeFunctions() }
 

@@ -191,8 +191,12 @@ public final class SnowflakeWarehouse: Warehouse {
     // MARK: building
 
     public func createTable(_ table: String, as select: String) throws -> Int {
-        try run("CREATE OR REPLACE TABLE \(dialect.quote(table)) AS \(select)")
+        try run(try createTableStatements(table, as: select)[0])
         return try integer("SELECT count(*) FROM \(dialect.quote(table))")
+    }
+
+    public func createTableStatements(_ table: String, as select: String) throws -> [String] {
+        ["CREATE OR REPLACE TABLE \(dialect.quote(table)) AS \(select)"]
     }
 
     public func createTable(_ table: String, columns: [(name: String, type: String)], as select: String) throws -> Int {

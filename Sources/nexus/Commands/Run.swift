@@ -16,13 +16,13 @@ extension Nexus {
         var full = false
 
         func run() throws {
-            try Nexus.guarded { try Nexus.build(root: options.root, force: full) }
+            try Nexus.guarded { try Nexus.build(root: options.root, target: options.target, force: full) }
         }
     }
 
-    static func build(root: String, force: Bool = false) throws {
+    static func build(root: String, target: String? = nil, force: Bool = false) throws {
         let started = Date()
-        let project = try Project.load(root: root)
+        let project = try Project.load(root: root, target: target)
         let warehouse = try NexusBuild.Runner.openWarehouse(project)
         let reporter = StderrReporter()
         let runner = NexusBuild.Runner(project: project, warehouse: warehouse, reporter: reporter)
