@@ -173,13 +173,13 @@ public struct Doctor {
         let anon = macro.anonymousIDColumn.flatMap { byLower[$0.lowercased()] }
         // How many rows survive each step.
         var conditions = ["entity_type = \(d.literal(macro.entityType))"]
-        var steps = ["\(try count("SELECT count(*) FROM nexus_entities WHERE \(conditions[0])")) \(macro.entityType) entities"]
+        var steps = ["\(try count("SELECT count(*) FROM \"nexus_entities\" WHERE \(conditions[0])")) \(macro.entityType) entities"]
         conditions.append(anon.map { "(\(d.quote(user)) IS NOT NULL OR \(d.quote($0)) IS NOT NULL)" } ?? "\(d.quote(user)) IS NOT NULL")
-        steps.append("\(try count("SELECT count(*) FROM nexus_entities WHERE \(conditions.joined(separator: " AND "))")) with \(user)\(anon.map { " or \($0)" } ?? "")")
+        steps.append("\(try count("SELECT count(*) FROM \"nexus_entities\" WHERE \(conditions.joined(separator: " AND "))")) with \(user)\(anon.map { " or \($0)" } ?? "")")
         for f in macro.filters {
             conditions.append("(\(f))")
             do {
-                steps.append("\(try count("SELECT count(*) FROM nexus_entities WHERE \(conditions.joined(separator: " AND "))")) after «\(f)»")
+                steps.append("\(try count("SELECT count(*) FROM \"nexus_entities\" WHERE \(conditions.joined(separator: " AND "))")) after «\(f)»")
             } catch {
                 conditions.removeLast()
                 steps.append("«\(f)» refers to names outside the macro (not counted)")
@@ -188,9 +188,9 @@ public struct Doctor {
         let where_ = conditions.joined(separator: " AND ")
         if let dedupe = byLower[macro.dedupeColumn.lowercased()] {
             let key = "lower(trim(\(d.quote(dedupe))))"
-            let nulls = try count("SELECT count(*) FROM nexus_entities WHERE \(where_) AND \(key) IS NULL")
-            let collapsed = try count("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM nexus_entities WHERE \(where_) AND \(key) IS NOT NULL GROUP BY \(key) HAVING count(*) > 1) AS g")
-            let groups = try count("SELECT count(*) FROM (SELECT 1 FROM nexus_entities WHERE \(where_) AND \(key) IS NOT NULL GROUP BY \(key) HAVING count(*) > 1) AS g")
+            let nulls = try count("SELECT count(*) FROM \"nexus_entities\" WHERE \(where_) AND \(key) IS NULL")
+            let collapsed = try count("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM \"nexus_entities\" WHERE \(where_) AND \(key) IS NOT NULL GROUP BY \(key) HAVING count(*) > 1) AS g")
+            let groups = try count("SELECT count(*) FROM (SELECT 1 FROM \"nexus_entities\" WHERE \(where_) AND \(key) IS NOT NULL GROUP BY \(key) HAVING count(*) > 1) AS g")
             steps.append("\(rows) rows out")
             out.append(Finding(severity: rows == 0 ? .warning : .info, model: o.name, message: steps.joined(separator: " → ")))
             out.append(Finding(severity: collapsed > 0 ? .warning : .info, model: o.name,
@@ -216,7 +216,7 @@ public struct Doctor {
                 message = "trait '\(trait)' is not sent: it is \(r)"
             } else if byLower[k] == nil {
                 // The name is text to find, not a pattern: its `_` and `%` are escaped.
-                let similar = try warehouse.query("SELECT DISTINCT trait_name FROM nexus_entity_traits WHERE lower(replace(trait_name, ' ', '_')) LIKE \("%" + likeEscaped(k) + "%") ESCAPE '\\' ORDER BY trait_name LIMIT 5" as SQL).rows.compactMap { $0[0].string }
+                let similar = try warehouse.query("SELECT DISTINCT trait_name FROM \"nexus_entity_traits\" WHERE lower(replace(trait_name, ' ', '_')) LIKE \("%" + likeEscaped(k) + "%") ESCAPE '\\' ORDER BY trait_name LIMIT 5" as SQL).rows.compactMap { $0[0].string }
                 message = "trait '\(trait)' is absent: no source has it for any entity" + (similar.isEmpty ? "" : " (similar trait names in the sources: \(similar.joined(separator: ", ")))")
             } else {
                 let set = try count("SELECT count(*) FROM nexus_entities WHERE entity_type = \(d.literal(macro.entityType)) AND \(d.quote(byLower[k]!)) IS NOT NULL")
@@ -244,9 +244,9 @@ public struct Doctor {
             conditions.append("e.source IN (\(sources.map { d.literal($0) }.joined(separator: ", ")))")
         }
         let base = """
-            FROM (SELECT DISTINCT event_id, entity_id FROM nexus_entity_participants WHERE entity_type = 'person') pp
-            JOIN nexus_events e ON e.event_id = pp.event_id
-            JOIN nexus_entities p ON p.entity_id = pp.entity_id
+            FROM (SELECT DISTINCT event_id, entity_id FROM "nexus_entity_participants" WHERE entity_type = 'person') pp
+            JOIN "nexus_events" e ON e.event_id = pp.event_id
+            JOIN "nexus_entities" p ON p.entity_id = pp.entity_id
             """
         let scope = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let and = conditions.isEmpty ? "WHERE" : "AND"

@@ -47,9 +47,9 @@ public struct Explainer {
         }
         let occ = try warehouse.query("""
             SELECT i.identifier_type, i.identifier_value, i.edge_id, i.event_id, e.event_name, e.occurred_at
-            FROM nexus_entity_identifiers i
+            FROM "nexus_entity_identifiers" i
             JOIN \(id: mapping) m ON m.identifier_type = i.identifier_type AND m.identifier_value = i.identifier_value
-            LEFT JOIN nexus_events e ON e.event_id = i.event_id
+            LEFT JOIN "nexus_events" e ON e.event_id = i.event_id
             WHERE i.entity_type = \(entityType) AND m.\(sql: idColumn) = \(entity)
             ORDER BY i.edge_id, i.identifier_type, i.identifier_value, i.event_id
             """ as SQL)

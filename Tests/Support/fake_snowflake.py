@@ -183,6 +183,30 @@ def insert_batch(cur, sql, params):
     return True
 
 
+def databases():
+    with lock:
+        cur = conn.cursor()
+        cur.execute("select upper(catalog_name) from information_schema.schemata")
+        return {r[0] for r in cur.fetchall()}
+
+
+known_contexts = set()
+
+
+def context_exists(body):
+    """Whether the request's database and schema are there (remembered once seen: the tests drop none)."""
+    db, schema = body.get("database", args.database).upper(), body.get("schema", "PUBLIC").upper()
+    if (db, schema) in known_contexts:
+        return True
+    with lock:
+        cur = conn.cursor()
+        cur.execute("select count(*) from information_schema.schemata where upper(catalog_name) = ? and upper(schema_name) = ?", [db, schema])
+        found = cur.fetchall()[0][0] > 0
+    if found:
+        known_contexts.add((db, schema))
+    return found
+
+
 def execute(handle, body):
     """Runs one statement; stores {"result": ...} or {"error": ...} under handle."""
     sql = body.get("statement", "")
@@ -194,18 +218,31 @@ def execute(handle, body):
         if body.get("warehouse") and args.warehouse and body["warehouse"].upper() != args.warehouse.upper():
             entry["error"] = (422, error("000606", "57P03", "No active warehouse selected in the current session.  Select an active warehouse with the 'use warehouse' command.", handle))
             return
-        # SYSTEM$WAIT(seconds) anywhere in a statement: waits (a cancel stops it), then reads 'waited'.
+        # A database or schema that is not there: Snowflake opens the session without a
+        # current one, and the statement fails for want of it.
+        if not context_exists(body) and not re.match(r"^\s*create\s+(schema|database)\b", sql, re.I):
+            what = "schema" if body.get("database", args.database).upper() in databases() else "database"
+            code = "090106" if what == "schema" else "090105"
+            entry["error"] = (422, error(code, "22000", "Cannot perform statement. This session does not have a current %s. Call 'USE %s', or use a qualified name." % (what, what.upper()), handle))
+            return
+        # SYSTEM$WAIT(seconds) anywhere in a statement: waits (a cancel stops it, and so does the
+        # request's timeout, as Snowflake's STATEMENT_TIMEOUT_IN_SECONDS), then reads 'waited'.
         m = re.search(r"system\$wait\((\d+(?:\.\d+)?)\)", sql, re.I)
         if m:
-            until = time.time() + float(m.group(1))
+            start = time.time()
+            until = start + float(m.group(1))
+            limit = float(body.get("timeout") or 0)
             with counter:
                 state["waiting"] = state.get("waiting", 0) + 1
-            while time.time() < until and not entry.get("cancelled"):
+            while time.time() < until and not entry.get("cancelled") and not (limit and time.time() - start > limit):
                 time.sleep(0.02)
             with counter:
                 state["waiting"] -= 1
             if entry.get("cancelled"):
                 entry["error"] = (422, error("000604", "57014", "SQL execution canceled", handle))
+                return
+            if limit and time.time() < until:
+                entry["error"] = (422, error("000630", "57014", "Statement reached its statement or warehouse timeout of %d second(s) and was canceled." % int(limit), handle))
                 return
             sql = sql[:m.start()] + "'waited'" + sql[m.end():]
             if re.match(r"^\s*select\s+'waited'\s*$", sql, re.I):

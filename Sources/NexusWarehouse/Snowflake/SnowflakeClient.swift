@@ -216,10 +216,18 @@ public final class SnowflakeClient: @unchecked Sendable {
             return NexusError("warehouse", "Snowflake account \(settings.account) was not found at \(settings.baseURL) (HTTP 404): check warehouse.account (organisation-account, e.g. myorg-myaccount) and warehouse.host")
         default:
             var hint = ""
-            if code == "390189" { hint = " (check warehouse.role: the user must be granted it)" }
-            if code == "000606" || code == "000605" { hint = " (check warehouse.warehouse: it must exist, the role must be granted USAGE on it, and it must be able to resume)" }
-            if code == "000630" || code == "000604" { hint = " (the statement ran longer than warehouse.statement_timeout, or was cancelled)" }
-            if code == "002003" && message.localizedCaseInsensitiveContains("schema") { hint = " (check warehouse.database and warehouse.schema: they must exist and the role must be granted USAGE on them)" }
+            let role = settings.role.map { " \($0)" } ?? "", warehouse = settings.warehouse.map { " \($0)" } ?? ""
+            switch code {
+            case "390189": hint = " (check warehouse.role\(role): \(who) must be granted it)"
+            case "000606", "000605": hint = " (check warehouse.warehouse\(warehouse) for \(who): it must exist, the role must be granted USAGE on it, and it must be running or able to resume)"
+            case "000630", "000604":
+                hint = " (\(who): the statement ran longer than \(settings.statementTimeout > 0 ? "warehouse.statement_timeout (\(settings.statementTimeout) s)" : "the warehouse's STATEMENT_TIMEOUT_IN_SECONDS"), or was cancelled)"
+            case "090105", "090106":
+                hint = " (check warehouse.database \(settings.database) and warehouse.schema \(settings.schema) for \(who): they must exist and the role must be granted USAGE on them)"
+            case "002003" where message.localizedCaseInsensitiveContains("schema"):
+                hint = " (check warehouse.database \(settings.database) and warehouse.schema \(settings.schema) for \(who): they must exist and the role must be granted USAGE on them)"
+            default: break
+            }
             let short = statement.split(separator: "\n").first.map { String($0.prefix(120)) } ?? ""
             return NexusError("sql", "\(message) (Snowflake \(code)\(state.map { ", SQLSTATE \($0)" } ?? ""))\(hint); statement: \(short)")
         }
