@@ -25,11 +25,39 @@ public struct Explainer {
         /// Identifiers whose removal would split the entity: each is the only thing joining
         /// some of the others to the rest (articulation points of the co-occurrence graph).
         public var bridges: Set<String> = []
+        /// With incremental resolution: the entity's history from `nexus_resolution_log`,
+        /// one line per run and change, oldest first.
+        public var history: [String] = []
     }
 
     let warehouse: any Warehouse
 
     public init(warehouse: any Warehouse) { self.warehouse = warehouse }
+
+    /// What `nexus_resolution_log` says about an entity: when it was born, what it absorbed
+    /// (and from which entity) and what it gained, run by run; identifiers it gave up when a
+    /// `--full` run renumbered. Empty without the log.
+    func history(of entity: String, entityType: String) throws -> [String] {
+        guard try warehouse.relationKind("nexus_resolution_log") != nil else { return [] }
+        let rows = try warehouse.query("""
+            SELECT run_id, resolution_reason, previous_entity_id, entity_id, count(*), max(resolved_at_watermark) FROM "nexus_resolution_log"
+            WHERE entity_type = \(entityType) AND (entity_id = \(entity) OR previous_entity_id = \(entity))
+            GROUP BY run_id, resolution_reason, previous_entity_id, entity_id
+            ORDER BY run_id, resolution_reason, previous_entity_id, entity_id
+            """ as SQL).rows
+        return rows.map { r in
+            let run = r[0].string ?? "?", reason = r[1].string ?? "?", previous = r[2].string, to = r[3].string ?? "?"
+            let n = Int(r[4].string ?? "") ?? 0
+            let mark = r[5].string.map { " (watermark \(Timestamp.parse($0).map(Timestamp.format) ?? $0))" } ?? ""
+            switch reason {
+            case "born": return "run \(run)\(mark): born with \(n) identifier(s)"
+            case "accreted": return "run \(run)\(mark): \(n) new identifier(s) accreted"
+            case "repointed" where to == entity: return "run \(run)\(mark): absorbed \(previous ?? "?") (\(n) identifier(s) repointed here)"
+            case "repointed": return "run \(run)\(mark): \(n) identifier(s) repointed to \(to)"
+            default: return "run \(run)\(mark): \(n) identifier(s) \(reason)"
+            }
+        }
+    }
 
     public func explain(type: String, value: String, entityType: String) throws -> Explanation {
         let d = warehouse.dialect
@@ -84,8 +112,10 @@ public struct Explainer {
             return pa != pb ? pa < pb : a < b
         }.map { Link(identifier: $0, path: path[$0] ?? []) }
         let groups = byEdge.keys.sorted().map { edge in Array(Set((byEdge[edge] ?? []).map(\.0))).sorted() }
-        return Explanation(entityID: entity, entityType: entityType, links: links,
+        var x = Explanation(entityID: entity, entityType: entityType, links: links,
                            bridges: Explainer.bridges(identifiers: all.sorted(), groups: groups))
+        x.history = try history(of: entity, entityType: entityType)
+        return x
     }
 
     /// Articulation points among `identifiers` of the graph where each group (the distinct
@@ -178,6 +208,7 @@ extension Explainer.Explanation {
         }
         walk(root.identifier, "")
         for link in unlinked { out.append("\(link.identifier)   (no link found)") }
+        if !history.isEmpty { out += ["", "history (nexus_resolution_log):"] + history.map { "  " + $0 } }
         return out.joined(separator: "\n")
     }
 

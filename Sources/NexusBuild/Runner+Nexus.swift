@@ -35,6 +35,7 @@ extension Runner {
         // source column needs converting with nexus's own SQL functions, the relation is a
         // table instead, so that any SQLite client can still read every relation.
         let d = warehouse.dialect
+        try checkIngestedAt()
         for kind in SourceContract.Kind.allCases {
             let t0 = now()
             let ins = sourceInputs(kind)
@@ -64,6 +65,7 @@ extension Runner {
         ctx.relationRows = { [unowned self] name, rows in self.relationRows[name] = rows }
         ctx.edgeQuality = cfg.edgeQuality
         ctx.checkpoint = { [unowned self] in self.checkpoint($0) }
+        ctx.incremental = try incrementalResolution()
         ctx.check = { [unowned self] name, rows, note in self.record(StepResult(kind: "check", name: name, rows: rows, seconds: 0, note: note)) }
         if let feed, let native = engine as? NativeEngine {
             // The rows the engine took from the loader are the core views' rows only when

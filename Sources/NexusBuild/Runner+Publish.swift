@@ -15,7 +15,12 @@ extension Runner {
         let viewNames = Set(stagedViews.map(\.name))
         let columns = ["name", "path", "size", "mtime", "hash", "types"]
         let upsert = d.upsert(into: Runner.seedStateTable, columns: columns, key: "name", placeholders: columns.indices.map { d.placeholder($0 + 1) })
+        // The resolution log is appended to, never replaced.
+        let log = Project.resolutionLog
+        let staged = self.staged.subtracting([log])
+        let stagedOrder = self.stagedOrder.filter { $0 != log }
         try warehouse.publish {
+            try publishResolution()
             // Dependents before what they read (a server refuses otherwise): the staged views
             // and then the published relations, each in the reverse of the build order.
             for v in stagedViews.reversed() { try warehouse.execute("DROP VIEW IF EXISTS \(d.quote(stage(v.name)))") }
@@ -56,6 +61,8 @@ extension Runner {
         let viewNames = Set(stagedViews.map(\.name))
         let columns = ["name", "path", "size", "mtime", "hash", "types"]
         let upsert = d.upsert(into: Runner.seedStateTable, columns: columns, key: "name", placeholders: columns.indices.map { d.placeholder($0 + 1) })
+        try publishResolution()
+        let stagedOrder = self.stagedOrder.filter { $0 != Project.resolutionLog }
         for name in stagedOrder where !viewNames.contains(name) {
             switch try warehouse.relationKind(name) {
             case .table?:

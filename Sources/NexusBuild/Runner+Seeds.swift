@@ -126,6 +126,8 @@ extension Runner {
         ctx.relationRows = { name, rows in replay.append { $0.relationRows(name, rows) } }
         ctx.check = { name, rows, note in replay.append { $0.check(name, rows, note) } }
         ctx.edgeQuality = project.config.edgeQuality
+        ctx.incremental = try incrementalResolution()
+        ctx.incremental?.report = { outcome in replay.append { $0.incremental?.report(outcome) } }
         func source(_ kind: SourceContract.Kind) -> NativeEngine.RowSource {
             { [unowned self] body in
                 let (seed, state, types) = feed.seeds[kind]!

@@ -111,6 +111,10 @@ public final class Runner {
     @discardableResult
     public func run(force: Bool = false) throws -> Bool {
         let t0 = now()
+        fullRun = force
+        if project.config.incremental, engine is SQLEngine {
+            throw NexusError("config", "incremental: true runs on engine native for now (the SQL engine's incremental resolution is not built yet): set engine: native", at: SourceLocation(file: "nexus.yml"))
+        }
         // One build at a time per warehouse: a run drops staging tables it finds (a killed
         // run's), which would be another live run's.
         let lock = try warehouse.lock(.build, timeout: project.config.warehouse.lockTimeout)
@@ -174,7 +178,7 @@ public final class Runner {
                 "\(s.name):\(s.enabled):\(s.events):\(s.entities?.joined(separator: "+") ?? "-"):\(s.relationships)"
             }.joined(separator: ",")
             let indexes = cfg.indexes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(\.description).joined(separator: "+"))" }.joined(separator: ",")
-            return common + "|" + sources + "|" + engine.identity + "|" + indexes + "|" + cfg.edgeQuality.fingerprint
+            return common + "|" + sources + "|" + engine.identity + "|" + indexes + "|" + cfg.edgeQuality.fingerprint + (cfg.incremental ? "|incremental" : "")
         case .seed:
             return common
         }
@@ -265,6 +269,10 @@ public final class Runner {
     var analyzeAlso: Set<String> = []
     /// Set by `nexus compile`: every seed loads, whatever its file state.
     var loadsEverySeed = false
+    /// `--full`: with `incremental: true`, resolution starts afresh (ids minted again).
+    var fullRun = false
+    /// What incremental resolution did in this run, kept for the publish.
+    var resolutionOutcome: IncrementalResolution.Outcome?
     /// Where the engine's parts of a step end (`EngineContext.checkpoint`).
     var checkpoint: (String) -> Void = { _ in }
     /// Staged tables whose statistics were gathered during the build (final names); the swap

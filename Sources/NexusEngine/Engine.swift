@@ -21,6 +21,8 @@ public struct EngineContext {
     public var check: (String, Int, String) -> Void = { _, _, _ in }
     /// Marks the end of a part of a step (`nexus compile` writes each part to its own file).
     public var checkpoint: (String) -> Void = { _ in }
+    /// Incremental resolution against the last build (`incremental: true`); nil: a full one.
+    public var incremental: IncrementalResolution?
 
     public init(entityTypes: [String], processedAt: Int64, physicalName: @escaping (String) -> String,
                 progress: @escaping (String, Int, Double) -> Void, warn: @escaping (String) -> Void) {

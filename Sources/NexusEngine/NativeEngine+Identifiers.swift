@@ -87,7 +87,10 @@ extension NativeEngine {
         var occGroup = take(&self.occGroup), occSource = take(&self.occSource)
         var groups = self.groupCount
         var ignoredRows = 0
+        let lateLimit = self.lateLimit
+        var through = 0, after = 0
         defer {
+            self.rowsThrough = through; self.rowsAfter = after
             self.nodeEType = nodeEType; self.nodeExcluded = nodeExcluded
             self.nodeMinOccurred = nodeMinOccurred; self.nodeBestEdge = nodeBestEdge; self.nodeBestEvent = nodeBestEvent
             self.eventOccurred = eventOccurred; self.edgeGroup = edgeGroup; self.watermark = watermark
@@ -122,6 +125,7 @@ extension NativeEngine {
             if occurred != NativeEngine.missing, occurred < nodeMinOccurred[Int(node)] { nodeMinOccurred[Int(node)] = occurred }
             let ingested = row.isNull(7) ? occurred : timestamp(row, 7)
             if ingested > watermark[et] { watermark[et] = ingested }
+            if ingested <= lateLimit { through += 1 } else { after += 1 }
             let listed = nodeExcluded[Int(node)] != 0
             if listed { ignoredRows += 1 }
 
@@ -218,9 +222,17 @@ extension NativeEngine {
         }
         parent = []
         size = []
-        // Entity ids: <prefix>_ + md5("<identifier_type>-<identifier_value>") of the smallest identifier.
+        // Entity ids: <prefix>_ + md5("<identifier_type>-<identifier_value>") of the smallest
+        // identifier; incrementally, the surviving earlier entity's id when there is one.
         let makers = etypes.map { IDMaker(kind: $0) }
+        let survivor = incremental?.contract == true ? prior.map(survivors) : nil
         for e in 0..<entityRep.count {
+            if let survivor, survivor[e] >= 0, let prior {
+                let before = entityIDs.count
+                _ = entityIDs.intern(prior.ids.bytes(survivor[e]))
+                precondition(entityIDs.count == before + 1, "two entities would share the id \(String(decoding: prior.ids.bytes(survivor[e]), as: UTF8.self))")
+                continue
+            }
             let ids = makers[Int(entityEType[e])]
             ids.input.removeAll()
             nodes.withBytes(entityRep[e]) { key in
@@ -257,7 +269,7 @@ extension NativeEngine {
         let ids = IDMaker(kind: "\(type)_identifier")
         var rows = 0
         // Hot loop: the engine's class-held state in locals, so that no access retains it.
-        let nodes = self.nodes, entityIDs = self.entityIDs, events = self.events
+        let nodes = self.nodes, entityIDs = self.entityIDs, events = self.events, prior = self.prior, changes = self.changes
         let nodeEType = self.nodeEType, entityOfNode = self.entityOfNode, nodeBestEvent = self.nodeBestEvent
         let reason = Array("full_resolution".utf8)
         let stamps = TimestampWriter()
@@ -274,9 +286,23 @@ extension NativeEngine {
                     ins.bind(4, bytes: valueBytes)
                     ins.bind(5, Int64(0))
                     ins.bind(6, Int64(1))
-                    reason.withUnsafeBytes { ins.bind(7, bytes: $0) }
-                    ins.bindNull(8)
-                    stamps.bind(ins, 9, watermark[etype])
+                    if let prior {
+                        // Incrementally: a row keeps its reason until its identifier changes.
+                        let change = changes[n]
+                        if change == .unchanged {
+                            bindPooled(ins, 7, prior.reasons, prior.reasonOfNode[n])
+                            bindPooled(ins, 8, prior.ids, prior.previousOfNode[n])
+                            stamps.bind(ins, 9, prior.watermarkOfNode[n])
+                        } else {
+                            ins.bind(7, change.reason)
+                            if change == .repointed { ins.bind(8, bytes: prior.ids.bytes(prior.entityOfNode[n])) } else { ins.bindNull(8) }
+                            stamps.bind(ins, 9, watermark[etype])
+                        }
+                    } else {
+                        reason.withUnsafeBytes { ins.bind(7, bytes: $0) }
+                        ins.bindNull(8)
+                        stamps.bind(ins, 9, watermark[etype])
+                    }
                     try ins.insertRow()
                     rows += 1
                 }

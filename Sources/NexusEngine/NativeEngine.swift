@@ -82,6 +82,16 @@ public final class NativeEngine: NexusEngine {
     var etypes: [String] = []
     var etypePool = StringPool(capacity: 16)
 
+    // Incremental resolution (`IncrementalResolution`): the last mapping, each node's change,
+    // what the run did; identifier rows at or before the last watermark, and after it.
+    var incremental: IncrementalResolution?
+    var prior: PriorMapping?
+    var changes: [Change] = []
+    var incrementalOutcome = IncrementalResolution.Outcome(state: .init(watermark: NativeEngine.missing, occurrences: 0))
+    var lateLimit = Int64.min
+    var rowsThrough = 0
+    var rowsAfter = 0
+
     /// Where node keys are assembled for lookups.
     let keyBuffer = ByteBuffer()
 
@@ -144,6 +154,12 @@ public final class NativeEngine: NexusEngine {
             rows += n
         }
         context.progress("resolved identifiers", rows, clock() - t0)
+        if let inc = incremental {
+            t0 = clock()
+            let logged = try writeLog(warehouse, name("nexus_resolution_log"), inc)
+            context.progress("resolution log", logged, clock() - t0)
+            context.relationRows("nexus_resolution_log", logged)
+        }
 
         t0 = clock()
         rows = try writeResolvedTraits(warehouse, name("nexus_resolved_entity_traits"), traits, context)
@@ -165,6 +181,7 @@ public final class NativeEngine: NexusEngine {
         context.progress("relationships", rows, clock() - t0)
         context.relationRows("nexus_relationship_declarations", rowsRead)
         context.relationRows("nexus_relationships", rows)
+        if let inc = incremental { inc.report(incrementalOutcome) }
     }
 
     /// Drops everything one build read, and hands freed heap back to the system (glibc keeps
@@ -192,6 +209,7 @@ public final class NativeEngine: NexusEngine {
         entityRank = []; entityOrder = []
         etypePool = StringPool(capacity: 16)
         edgeGroup = []
+        prior = nil; changes = []
     }
 
     /// Fresh state for one build.
@@ -210,6 +228,13 @@ public final class NativeEngine: NexusEngine {
             prefixes[p] = t
         }
         watermark = [Int64](repeating: NativeEngine.missing, count: etypes.count)
+        incremental = context.incremental
+        prior = nil
+        changes = []
+        incrementalOutcome = IncrementalResolution.Outcome(state: .init(watermark: NativeEngine.missing, occurrences: 0))
+        lateLimit = context.incremental?.previous?.watermark ?? Int64.min
+        rowsThrough = 0
+        rowsAfter = 0
         edgeGroup = [[Int32]](repeating: [], count: etypes.count)
         rules = context.edgeQuality
         for (type, values) in rules.ignore {
@@ -228,13 +253,27 @@ public final class NativeEngine: NexusEngine {
         context.progress("read identifiers", rowsRead, clock() - t0)
         context.relationRows("nexus_entity_identifiers", rowsRead)
         t0 = clock()
+        if let inc = incremental {
+            try loadPrior(inc)
+            context.progress("read the last mapping", prior?.count.count ?? 0, clock() - t0)
+            t0 = clock()
+        }
         // Edges only group occurrences; events are only read by id from here on.
         edgeGroup = []
         edges = StringPool(capacity: 16)
         nodeBestEdge = []
         events.dropLookup()
         try judgeAndLink(context)
+        contractPrior()
         resolveComponents()
+        if let prior {
+            changes = classifyChanges(prior)
+            var o = incrementalOutcome
+            o.state = .init(watermark: watermark.max() ?? NativeEngine.missing, occurrences: occNode.count)
+            o.afterWatermark = rowsAfter
+            o.late = max(0, rowsThrough - (incremental?.previous?.occurrences ?? 0))
+            incrementalOutcome = o
+        }
         context.progress("identity resolution", entityRep.count, clock() - t0)
         t0 = clock()
         let traits = try readTraits(rows(.traits), context)

@@ -33,14 +33,19 @@ public struct Project: Sendable {
     public var seeds: [Seed]
     public var models: [Model]
 
-    /// Relations nexus builds itself, for a set of entity types.
-    public static func nexusRelations(entityTypes: [String]) -> [String] {
+    /// Relations nexus builds itself, for a set of entity types; with `incremental`, also the
+    /// resolution log (which a run appends to instead of replacing).
+    public static func nexusRelations(entityTypes: [String], incremental: Bool = false) -> [String] {
         ["nexus_events", "nexus_entity_identifiers", "nexus_entity_traits", "nexus_relationship_declarations"]
             + entityTypes.map { "nexus_resolved_\($0)_identifiers" }
             + ["nexus_resolved_entity_traits", "nexus_entities", "nexus_entity_participants", "nexus_relationships", "nexus_edge_quality"]
+            + (incremental ? [resolutionLog] : [])
     }
 
-    public var nexusRelations: [String] { Project.nexusRelations(entityTypes: config.entityTypes) }
+    /// The append-only change stream of incremental resolution.
+    public static let resolutionLog = "nexus_resolution_log"
+
+    public var nexusRelations: [String] { Project.nexusRelations(entityTypes: config.entityTypes, incremental: config.incremental) }
 
     /// The built-in template functions; callers add macros of later stages to this list.
     public static let builtinFunctions = ["ref", "var", "config", "nexus.create_nexus_id"] + macroRefs.keys.sorted()
@@ -96,7 +101,7 @@ public struct Project: Sendable {
             }
             config.warehouse = w
         }
-        let reserved = Set(nexusRelations(entityTypes: config.entityTypes))
+        let reserved = Set(nexusRelations(entityTypes: config.entityTypes, incremental: true))
 
         var seeds: [Seed] = []
         for rel in try files(in: root, folder: "seeds", ext: "csv") {

@@ -64,8 +64,12 @@ public struct ProjectConfig: Sendable {
     public var overMergeMaxIdentifiers = 100
     /// Thresholds, gate and blocklist for noisy identifiers (`edge_quality:`).
     public var edgeQuality = EdgeQualityRules()
+    /// Incremental identity resolution (`incremental: true`): entity ids stay put, each run
+    /// resolves against the last build's mapping and appends its changes to
+    /// `nexus_resolution_log`.
+    public var incremental = false
 
-    static let topKeys = ["name", "warehouse", "targets", "sources", "entity_types", "vars", "seeds", "customerio", "indexes", "engine", "over_merge", "edge_quality"]
+    static let topKeys = ["name", "warehouse", "targets", "sources", "entity_types", "vars", "seeds", "customerio", "indexes", "engine", "over_merge", "edge_quality", "incremental"]
 
     /// Parses and validates the text of `nexus.yml`.
     public static func parse(_ text: String, file: String) throws -> ProjectConfig {
@@ -224,6 +228,17 @@ public struct ProjectConfig: Sendable {
             }
         }
         if let eq = top["edge_quality"] { config.edgeQuality = try r.edgeQuality(eq) }
+        if let inc = top["incremental"] {
+            config.incremental = try r.bool(inc, "incremental")
+            // A filter judges every identifier against the whole history: cutting an edge an
+            // earlier run used would split an entity, which incremental resolution never does.
+            if config.incremental, config.edgeQuality.onError == .filter {
+                throw r.error("incremental: true cannot take edge_quality.on_error: filter (cutting edges after an entity was formed would split it); use warn or fail, or the ignore list", inc)
+            }
+            if config.incremental, config.engine == "sql" {
+                throw r.error("incremental: true runs on engine native for now (the SQL engine's incremental resolution is not built yet)", inc)
+            }
+        }
         return config
     }
 
