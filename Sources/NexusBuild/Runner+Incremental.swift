@@ -61,7 +61,9 @@ extension Runner {
             }
         }
         if let outcome = resolutionOutcome {
-            let state = String(decoding: try JSONEncoder().encode(outcome.state), as: UTF8.self)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys  // the same bytes every time
+            let state = String(decoding: try encoder.encode(outcome.state), as: UTF8.self)
             try warehouse.writeStates([(Runner.resolutionState, state)])
         }
     }

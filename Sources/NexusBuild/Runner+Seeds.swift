@@ -127,7 +127,6 @@ extension Runner {
         ctx.check = { name, rows, note in replay.append { $0.check(name, rows, note) } }
         ctx.edgeQuality = project.config.edgeQuality
         ctx.incremental = try incrementalResolution()
-        ctx.incremental?.report = { outcome in replay.append { $0.incremental?.report(outcome) } }
         func source(_ kind: SourceContract.Kind) -> NativeEngine.RowSource {
             { [unowned self] body in
                 let (seed, state, types) = feed.seeds[kind]!

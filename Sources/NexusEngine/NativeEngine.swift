@@ -181,7 +181,8 @@ public final class NativeEngine: NexusEngine {
         context.progress("relationships", rows, clock() - t0)
         context.relationRows("nexus_relationship_declarations", rowsRead)
         context.relationRows("nexus_relationships", rows)
-        if let inc = incremental { inc.report(incrementalOutcome) }
+        // The run's context, not the one kept from `prefetch` (the seed feed replays that one early).
+        if prior != nil { context.incremental?.report(incrementalOutcome) }
     }
 
     /// Drops everything one build read, and hands freed heap back to the system (glibc keeps

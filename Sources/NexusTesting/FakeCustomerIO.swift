@@ -10,6 +10,9 @@ public final class FakeCustomerIO {
     let log: String
     public let port: Int
     public static let key = "test-key"
+    /// The Track API's credentials (merges).
+    public static let siteID = "test-site"
+    public static let trackKey = "test-track-key"
 
     public init(_ extra: [String] = []) throws {
         log = NSTemporaryDirectory() + "cio-" + UUID().uuidString + ".jsonl"

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A stand-in for Customer.io's Data Pipelines API (POST /v1/batch), for nexus's tests.
+"""A stand-in for Customer.io's Data Pipelines API (POST /v1/batch), for nexus's tests, and for
+the one Track API call nexus makes (POST /api/v1/merge_customers).
 
 It validates every request as the real API does in strict mode (X-Strict-Mode: 1): Basic
 auth with the API key and an empty password, a JSON body {"batch": [...]} of at most 500 KB,
@@ -18,6 +19,39 @@ ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:
 args = None
 lock = threading.Lock()
 state = {"requests": 0}
+# People identified so far (userId), as Customer.io keeps profiles: a merge needs both.
+people = set()
+
+
+def merge(handler, raw):
+    """POST /api/v1/merge_customers: Basic site_id:track_key; {"primary": {id|email|cio_id},
+    "secondary": {...}}, each exactly one identifier, both existing people, not the same one.
+    The secondary is deleted, as Customer.io does."""
+    expected = "Basic " + base64.b64encode(("%s:%s" % (args.site_id, args.track_key)).encode()).decode()
+    if handler.headers.get("Authorization") != expected:
+        return handler.reply(401, {"meta": {"error": "Unauthorized request"}})
+    try:
+        body = json.loads(raw)
+    except ValueError as e:
+        return handler.reply(400, {"meta": {"error": "invalid JSON: %s" % e}})
+    who = {}
+    for side in ("primary", "secondary"):
+        v = body.get(side) if isinstance(body, dict) else None
+        if not isinstance(v, dict) or len(v) != 1 or next(iter(v)) not in ("id", "email", "cio_id") \
+                or not isinstance(next(iter(v.values())), str) or not next(iter(v.values())):
+            return handler.reply(400, {"meta": {"error": "%s must be an object with exactly one of id, email, cio_id" % side}})
+        who[side] = next(iter(v.values()))
+    with lock:
+        for side in ("primary", "secondary"):
+            if who[side] not in people:
+                return handler.reply(400, {"meta": {"error": "%s person %s does not exist" % (side, who[side])}})
+        if who["primary"] == who["secondary"]:
+            return handler.reply(400, {"meta": {"error": "cannot merge a person into itself"}})
+        people.discard(who["secondary"])
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write(json.dumps({"type": "merge", "primary": body["primary"], "secondary": body["secondary"]}, separators=(",", ":")) + "\n")
+    handler.reply(200, {})
 
 
 def validate(call):
@@ -82,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
         if n <= args.drop_first + args.fail_first:
             headers = {"Retry-After": str(args.retry_after)} if args.retry_after is not None else {}
             return self.reply(args.fail_status, {"meta": {"errors": ["injected failure"]}}, headers)
+        if self.path == "/api/v1/merge_customers":
+            return merge(self, raw)
         if self.path != "/v1/batch":
             return self.reply(404, {"meta": {"errors": ["no route %s" % self.path]}})
         # HTTP Basic with the key and an empty password; keys with a region prefix
@@ -118,6 +154,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(args.delay if args.delay else args.slow_seconds)
         with lock:
             state["calls"] = state.get("calls", 0) + len(batch)
+            for c in batch:
+                if c.get("type") == "identify" and c.get("userId"):
+                    people.add(c["userId"])
             state["bytes"] = state.get("bytes", 0) + len(raw)
             if args.log:
                 with open(args.log, "a") as f:
@@ -139,6 +178,8 @@ def main():
     global args
     p = argparse.ArgumentParser()
     p.add_argument("--key", required=True)
+    p.add_argument("--site-id", default="test-site", help="the Track API's site id (for merges)")
+    p.add_argument("--track-key", default="test-track-key", help="the Track API's key (for merges)")
     p.add_argument("--log", default=None, help="append every accepted call to this JSON-lines file")
     p.add_argument("--stats", default=None, help="keep accepted requests/calls/bytes in this JSON file (for benchmarks)")
     p.add_argument("--fail-first", type=int, default=0)

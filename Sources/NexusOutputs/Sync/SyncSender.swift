@@ -53,7 +53,7 @@ public final class SyncSender {
 
     /// What one run did.
     public struct Summary: Sendable, Equatable {
-        public var sent = 0, unchanged = 0, failed = 0, skipped = 0, deleted = 0
+        public var sent = 0, unchanged = 0, failed = 0, skipped = 0, deleted = 0, merged = 0
         public var bytes = 0, requests = 0
         public var seconds = 0.0
         public var stoppedAt: String?
@@ -227,12 +227,23 @@ public final class SyncSender {
     /// POSTs one request, retrying what may succeed later. Returns status and body.
     func post(_ body: String, first: (Int?, String, Double?)? = nil) throws -> (Int, String) {
         let url = try endpoint()
+        return try retrying(first: first) { request(url, body) }
+    }
+
+    /// Sends a request made elsewhere (the Track API's), retrying as `post` does.
+    func post(_ request: URLRequest) throws -> (Int, String) {
+        try retrying(first: nil) { request }
+    }
+
+    /// Sends `make()`'s request until it gets an answer that retrying cannot change: 429, 5xx
+    /// and network errors are retried with exponential backoff and jitter (or Retry-After).
+    func retrying(first: (Int?, String, Double?)?, _ make: () -> URLRequest) throws -> (Int, String) {
         var attempt = 0
         var answer = first
         while true {
             if answer == nil {
                 holdRate()
-                answer = exchange(request(url, body))
+                answer = exchange(make())
             }
             let (status, text, retryAfter) = answer!
             answer = nil

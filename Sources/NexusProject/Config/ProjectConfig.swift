@@ -40,6 +40,16 @@ public struct CustomerIOConfig: Sendable, Hashable {
     public var baseURL: String {
         endpoint ?? (region == "eu" ? "https://cdp-eu.customer.io" : "https://cdp.customer.io")
     }
+
+    /// The Track API (for merging people, which the Pipelines API cannot): its base URL
+    /// (override for tests), and the environment variables holding its site id and API key.
+    public var trackEndpoint: String?
+    public var siteIDEnv = "CUSTOMERIO_SITE_ID"
+    public var trackAPIKeyEnv = "CUSTOMERIO_TRACK_API_KEY"
+
+    public var trackBaseURL: String {
+        trackEndpoint ?? (region == "eu" ? "https://track-eu.customer.io" : "https://track.customer.io")
+    }
 }
 
 /// `nexus.yml`, validated.
@@ -167,7 +177,8 @@ public struct ProjectConfig: Sendable {
         var cio = CustomerIOConfig()
         if let c = top["customerio"] {
             guard case .mapping(let cm) = c else { throw r.error("'customerio' must be a mapping", c) }
-            try r.checkKeys(cm, allowed: ["region", "endpoint", "api_key_env", "requests_per_second", "gzip", "outputs"], context: "customerio")
+            try r.checkKeys(cm, allowed: ["region", "endpoint", "api_key_env", "requests_per_second", "gzip", "outputs",
+                                          "track_endpoint", "site_id_env", "track_api_key_env"], context: "customerio")
             if let v = cm["region"] {
                 guard let s = v.string, s == "us" || s == "eu" else { throw r.error("region must be us or eu", v) }
                 cio.region = s
@@ -176,11 +187,16 @@ public struct ProjectConfig: Sendable {
                 guard let s = v.string, s.hasPrefix("http://") || s.hasPrefix("https://") else { throw r.error("endpoint must be an http(s) URL", v) }
                 cio.endpoint = s.hasSuffix("/") ? String(s.dropLast()) : s
             }
-            if let v = cm["api_key_env"] {
+            if let v = cm["track_endpoint"] {
+                guard let s = v.string, s.hasPrefix("http://") || s.hasPrefix("https://") else { throw r.error("track_endpoint must be an http(s) URL", v) }
+                cio.trackEndpoint = s.hasSuffix("/") ? String(s.dropLast()) : s
+            }
+            for (key, path) in [("api_key_env", \CustomerIOConfig.apiKeyEnv), ("site_id_env", \.siteIDEnv), ("track_api_key_env", \.trackAPIKeyEnv)] {
+                guard let v = cm[key] else { continue }
                 guard let s = v.string, !s.isEmpty, s.utf8.allSatisfy({ ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 }) else {
-                    throw r.error("api_key_env names an environment variable (A-Z, 0-9, _); the key itself never goes in nexus.yml", v)
+                    throw r.error("\(key) names an environment variable (A-Z, 0-9, _); the secret itself never goes in nexus.yml", v)
                 }
-                cio.apiKeyEnv = s
+                cio[keyPath: path] = s
             }
             if let v = cm["requests_per_second"] {
                 guard let x = v.float ?? v.int.map(Double.init), x > 0 else { throw r.error("requests_per_second must be a positive number", v) }

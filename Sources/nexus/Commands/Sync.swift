@@ -58,7 +58,12 @@ extension Nexus {
                         })
                     }
                     let planner = SyncPlanner(warehouse: w)
+                    // People nexus found to be one since the last sync: merged first.
+                    let persons = try planner.outputs(names, shapes: shapes).filter { $0.shape == .identify }.map(\.name)
+                    let merging = PersonMerges(warehouse: w)
+                    let due = try merging.pending(personOutputs: persons)
                     if dryRun {
+                        for m in due.merges { print("merge (Track API): \(m.key) (entity \(m.entity))") }
                         let plan = try planner.plan(outputs: names, shapes: shapes, full: full, mode: mode)
                         for o in plan.outputs {
                             let counts = SyncPlan.Operation.allCases.map { "\($0.rawValue) \(TextTable.group(o.count($0)))" }.joined(separator: ", ")
@@ -78,10 +83,27 @@ extension Nexus {
                     var settings = SyncSender.Settings(baseURL: cfg.baseURL, apiKey: key, requestsPerSecond: cfg.requestsPerSecond)
                     settings.gzip = cfg.gzip
                     let sender = SyncSender(settings: settings, warehouse: w, runID: String(runID))
-                    let send = { try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) } }
+                    var track: SyncSender.TrackSettings?
+                    if !due.merges.isEmpty {
+                        let env = ProcessInfo.processInfo.environment
+                        guard let site = env[cfg.siteIDEnv], !site.isEmpty, let trackKey = env[cfg.trackAPIKeyEnv], !trackKey.isEmpty else {
+                            throw NexusError("sync", "\(due.merges.count) person merge(s) to send through Customer.io's Track API, whose credentials are not set: export \(cfg.siteIDEnv)=… and \(cfg.trackAPIKeyEnv)=… (customerio.site_id_env, customerio.track_api_key_env); nothing was sent")
+                        }
+                        track = SyncSender.TrackSettings(baseURL: cfg.trackBaseURL, siteID: site, apiKey: trackKey)
+                    }
+                    let send = { () throws -> SyncSender.Summary in
+                        if let track {
+                            let failed = try sender.sendMerges(due.merges, track: track, personOutputs: persons)
+                            print("merges: \(due.merges.count - failed) sent, \(failed) failed")
+                            if failed == 0 { try merging.advance(through: due.throughRun) }
+                        } else {
+                            try merging.advance(through: due.throughRun)
+                        }
+                        return try sender.send(outputs, planner: planner, full: full, mode: mode) { print($0) }
+                    }
                     // The sync's own writes must not make the last build look stale.
                     let s = try BuildState.preservingBuild(w, send)
-                    print("sent \(s.sent), deleted \(s.deleted), unchanged \(s.unchanged), failed \(s.failed), rejected \(s.skipped); \(s.requests) request(s), \(TextTable.group(s.bytes)) bytes, \(String(format: "%.2f", s.seconds)) s (run \(runID))")
+                    print("sent \(s.sent), deleted \(s.deleted), unchanged \(s.unchanged), failed \(s.failed), rejected \(s.skipped), merged \(s.merged); \(s.requests) request(s), \(TextTable.group(s.bytes)) bytes, \(String(format: "%.2f", s.seconds)) s (run \(runID))")
                     if s.failed > 0 { throw ExitCode(2) }
                 }
             }
