@@ -112,9 +112,6 @@ public final class Runner {
     public func run(force: Bool = false) throws -> Bool {
         let t0 = now()
         fullRun = force
-        if project.config.incremental, engine is SQLEngine {
-            throw NexusError("config", "incremental: true runs on engine native for now (the SQL engine's incremental resolution is not built yet): set engine: native", at: SourceLocation(file: "nexus.yml"))
-        }
         // One build at a time per warehouse: a run drops staging tables it finds (a killed
         // run's), which would be another live run's.
         let lock = try warehouse.lock(.build, timeout: project.config.warehouse.lockTimeout)

@@ -145,13 +145,12 @@ extension NativeEngine {
         try w.transaction {
             try w.insertPipelined(into: table, columns: cols.map(\.0)) { ins in
                 for (t, type) in etypes.enumerated() {
-                    let mark = watermark[t] == NativeEngine.missing ? "" : Timestamp.format(watermark[t])
                     for n in 0..<nodes.count where Int(nodeEType[n]) == t && changes[n] != .unchanged {
                         let e = entityOfNode[n]
                         let (typeBytes, valueBytes) = NativeEngine.parts(nodes.bytes(Int32(n)))
                         let itype = String(decoding: typeBytes, as: UTF8.self), value = String(decoding: valueBytes, as: UTF8.self)
                         let entity = String(decoding: entityIDs.bytes(e), as: UTF8.self), reason = changes[n].reason
-                        ins.bind(0, NexusID.make("resolution", [type, itype, value, entity, reason, mark]))
+                        ins.bind(0, NexusID.make("resolution", [type, itype, value, entity, reason, inc.runID]))
                         ins.bind(1, inc.runID)
                         ins.bind(2, type)
                         ins.bind(3, bytes: typeBytes)

@@ -37,6 +37,8 @@ public struct SQLResolution {
         public var roundsSent = 0
         /// What edge quality found (written by the engine as `nexus_edge_quality`).
         public var quality = EdgeQualityReport()
+        /// What incremental resolution did (nil without it).
+        public var incremental: IncrementalResolution.Outcome?
     }
 
     func work(_ name: String) -> String { workPrefix + name }
@@ -103,6 +105,8 @@ public struct SQLResolution {
                   WHERE edge_id IS NOT NULL GROUP BY entity_type, edge_id) f ON f.entity_type = o.entity_type AND f.edge_id = o.edge_id
             WHERE o.node <> f.first
             """)
+        // Incrementally: the last mapping, and (unless --full) its entities held together.
+        if let inc = context.incremental { try loadPrior(context, inc) }
         // Through the warehouse: one without indexes (Snowflake) skips them.
         try w.createIndex(IndexSpec(columns: ["a"]), on: work("links"), name: work("links_a"))
         try w.createIndex(IndexSpec(columns: ["b"]), on: work("links"), name: work("links_b"))
@@ -177,39 +181,62 @@ public struct SQLResolution {
         // chose a plan for the trait join that took minutes at 20,000 persons.
         try w.analyze([work("nodes")])
 
-        // Entity ids: the md5 of each component's smallest identifier (its label's node).
+        // Entity ids: the md5 of each component's smallest identifier (its label's node);
+        // incrementally, the surviving earlier entity's id when the component has one.
+        let contract = context.incremental?.contract == true
+        if contract { try survivors() }
         try w.execute("\(create) \(q(work("entities"))) (label \(int) PRIMARY KEY, entity_type \(text), entity_id \(text))")
         for t in types {
-            let id = d.nexusID(prefix: NexusID.prefix(for: t), expressions: ["identifier_type", "identifier_value"])
+            let id = d.nexusID(prefix: NexusID.prefix(for: t), expressions: ["n.identifier_type", "n.identifier_value"])
             try w.execute("""
                 INSERT INTO \(q(work("entities"))) (label, entity_type, entity_id)
-                SELECT node, entity_type, \(id) FROM \(q(work("nodes"))) WHERE node = label AND entity_type = \(d.literal(t))
+                SELECT n.node, n.entity_type, \(contract ? "coalesce(s.prior, \(id))" : id) FROM \(q(work("nodes"))) n
+                \(contract ? "LEFT JOIN \(q(work("survivor"))) s ON s.label = n.node" : "")
+                WHERE n.node = n.label AND n.entity_type = \(d.literal(t))
                 """)
         }
         outcome.entities = try w.integer("SELECT count(*) FROM \(q(work("entities")))")
+        if context.incremental != nil { try recordChanges() }
         for t in types {
-            let rows = try writeMapping(type: t, table: context.physicalName("nexus_resolved_\(t)_identifiers"), identifiers: identifiers)
+            let rows = try writeMapping(type: t, table: context.physicalName("nexus_resolved_\(t)_identifiers"), identifiers: identifiers,
+                                        incremental: context.incremental != nil)
             context.relationRows("nexus_resolved_\(t)_identifiers", rows)
+        }
+        if let inc = context.incremental {
+            let logged = try writeLog(context, inc)
+            context.relationRows("nexus_resolution_log", logged)
+            outcome.incremental = try incrementalOutcome(context, inc)
         }
         context.checkpoint("identity resolution: entity ids and mappings")
         return outcome
     }
 
     /// `nexus_resolved_<type>_identifiers`, column for column as the native engine writes it.
-    func writeMapping(type t: String, table: String, identifiers: String) throws -> Int {
+    func writeMapping(type t: String, table: String, identifiers: String, incremental: Bool = false) throws -> Int {
         let w = warehouse, d = w.dialect, q = d.quote
         try NexusTables.create(w, table, NexusTables.resolvedIdentifiers(t))
         let identifierID = d.nexusID(prefix: NexusID.prefix(for: "\(t)_identifier"), expressions: ["e.entity_id", "n.identifier_type", "n.identifier_value"])
         // The mapping's event_id: the occurrence with the smallest edge_id (NULL last), then
         // the smallest event_id (NULL last). The watermark: the latest _ingested_at (else
         // occurred_at) of the type's identifier rows.
+        let watermark = """
+            (SELECT max(coalesce(_ingested_at, occurred_at)) FROM \(q(identifiers))
+                                              WHERE entity_type = ? AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL)
+            """
+        // Incrementally, a row keeps its reason, previous entity and watermark until its
+        // identifier changes (`<prefix>changes`).
+        let why = incremental ? """
+            CASE WHEN c.node IS NULL THEN p.reason ELSE c.reason END,
+                   CASE WHEN c.node IS NULL THEN p.previous WHEN c.reason = 'repointed' THEN c.prior END,
+                   CASE WHEN c.node IS NULL THEN p.watermark ELSE \(watermark) END
+            """ : "'full_resolution', NULL, \(watermark)"
         let (text, values) = ("""
             INSERT INTO \(q(table))
             SELECT \(identifierID), e.entity_id, b.event_id, n.identifier_type, n.identifier_value, \(d.booleanLiteral(false)), \(d.booleanLiteral(true)),
-                   'full_resolution', NULL, (SELECT max(coalesce(_ingested_at, occurred_at)) FROM \(q(identifiers))
-                                              WHERE entity_type = ? AND identifier_type IS NOT NULL AND identifier_value IS NOT NULL)
+                   \(why)
             FROM \(q(work("nodes"))) n
             JOIN \(q(work("entities"))) e ON e.label = n.label
+            \(incremental ? "LEFT JOIN \(q(work("prior"))) p ON p.node = n.node LEFT JOIN \(q(work("changes"))) c ON c.node = n.node" : "")
             LEFT JOIN (SELECT node, event_id, row_number() OVER (PARTITION BY node ORDER BY
                           CASE WHEN edge_id IS NULL THEN 1 ELSE 0 END, \(d.byteOrder("edge_id")),
                           CASE WHEN event_id IS NULL THEN 1 ELSE 0 END, \(d.byteOrder("event_id"))) AS k

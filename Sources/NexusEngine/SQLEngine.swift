@@ -50,5 +50,6 @@ public final class SQLEngine: NexusEngine {
             context.relationRows(relation, rows)
             context.progress(step, rows, Date().timeIntervalSince(t0))
         }
+        if let o = outcome.incremental { context.incremental?.report(o) }
     }
 }

@@ -4,6 +4,7 @@ import NexusBuild
 import NexusCore
 import NexusProject
 import NexusWarehouse
+import NexusTesting
 
 /// Incremental resolution (`incremental: true`): ids that stay put, merges with a survivor,
 /// a log of every change, and the partition of a full run whatever the batches.
@@ -16,7 +17,7 @@ struct IncrementalTests {
         let fixture = Fixture()
         var occurrences: [Occurrence] = []
         var run = 0
-        init() { fixture.yml += "incremental: true\n" }
+        init(engine: String? = nil) { fixture.yml += "incremental: true\n" + (engine.map { "engine: \($0)\n" } ?? "") }
 
         func add(_ o: [Occurrence]) { occurrences += o }
 
@@ -50,7 +51,7 @@ struct IncrementalTests {
     static func mapping(_ w: any Warehouse) throws -> [String: String] {
         var out: [String: String] = [:]
         for t in ["person", "group"] {
-            for r in try w.query("SELECT identifier_type, identifier_value, \(t)_id FROM nexus_resolved_\(t)_identifiers").rows {
+            for r in try w.query("SELECT \"identifier_type\", \"identifier_value\", \"\(t)_id\" FROM \"nexus_resolved_\(t)_identifiers\"").rows {
                 out["\(t):\(r[0].string!):\(r[1].string!)"] = r[2].string!
             }
         }
@@ -63,16 +64,17 @@ struct IncrementalTests {
     }
 
     static func log(_ w: any Warehouse, run: String? = nil) throws -> [[String?]] {
-        try w.query("SELECT entity_type, identifier_type, identifier_value, entity_id, previous_entity_id, resolution_reason, run_id FROM nexus_resolution_log"
-                      + (run.map { " WHERE run_id = '\($0)'" } ?? "") + " ORDER BY resolution_id").rows.map { $0.map(\.string) }
+        try w.query("SELECT \"entity_type\", \"identifier_type\", \"identifier_value\", \"entity_id\", \"previous_entity_id\", \"resolution_reason\", \"run_id\" FROM \"nexus_resolution_log\""
+                      + (run.map { " WHERE \"run_id\" = '\($0)'" } ?? "") + " ORDER BY \"resolution_id\"").rows.map { $0.map(\.string) }
     }
 
     static func id(_ type: String, _ idType: String, _ value: String) -> String {
         NexusID.make(type, [idType, value])
     }
 
-    @Test func idsStayPutMergesKeepTheLargerAndTheLogSaysWhy() throws {
-        let feed = Feed()
+    @Test(arguments: ["native", "sql"])
+    func idsStayPutMergesKeepTheLargerAndTheLogSaysWhy(engine: String) throws {
+        let feed = Feed(engine: engine)
         defer { try? FileManager.default.removeItem(atPath: feed.fixture.root) }
         feed.add([
             .init(event: "e1", idType: "email", value: "a@x", day: 1), .init(event: "e1", idType: "phone", value: "1", day: 1),
@@ -180,7 +182,6 @@ struct IncrementalTests {
             do { _ = try ProjectConfig.parse(yml, file: "nexus.yml"); return "parsed" } catch { return "\(error)" }
         }
         #expect(error("name: x\nedge_quality: {on_error: filter}\nincremental: true\n").contains("cannot take edge_quality.on_error: filter"))
-        #expect(error("name: x\nengine: sql\nincremental: true\n").contains("runs on engine native for now"))
         #expect(error("name: x\nincremental: maybe\n").contains("'incremental' must be true or false"))
     }
 
@@ -189,8 +190,8 @@ struct IncrementalTests {
     /// all rows so far, every id change is a logged repoint to the survivor the rule names,
     /// every new identifier is logged born or accreted, and a born entity's id is its
     /// smallest identifier's. At the end, a full run of all rows gives the same partition.
-    @Test(arguments: 0..<6)
-    func randomBatchesKeepAFullRunsPartition(seed: Int) throws {
+    @Test(arguments: [(0, "native"), (1, "native"), (2, "native"), (3, "sql"), (4, "sql"), (5, "sql")])
+    func randomBatchesKeepAFullRunsPartition(seed: Int, engine: String) throws {
         var rng = SplitMix(seed: UInt64(seed) &* 7919 &+ 11)
         var all: [(Occurrence, batch: Int)] = []
         let batches = 4
@@ -210,13 +211,17 @@ struct IncrementalTests {
             let batch = batches - k * batches / 14
             for j in [k, k + 1] { all.append((.init(event: "chain\(k)", idType: "email", value: "c\(j)", day: batch * 2), batch)) }
         }
-        let feed = Feed()
-        defer { try? FileManager.default.removeItem(atPath: feed.fixture.root) }
+        // The engine under test, and the other one on the same batches: the same ids and log.
+        let feed = Feed(engine: engine), other = Feed(engine: engine == "sql" ? "native" : "sql")
+        defer { for f in [feed, other] { try? FileManager.default.removeItem(atPath: f.fixture.root) } }
         var previous: [String: String] = [:]
         for b in 1...batches {
             feed.add(all.filter { $0.batch == b }.map(\.0))
-            let (w, _) = try feed.build()
+            other.add(all.filter { $0.batch == b }.map(\.0))
+            let (w, _) = try feed.build(), (wo, _) = try other.build()
             let now = try IncrementalTests.mapping(w)
+            #expect(try IncrementalTests.mapping(wo) == now && IncrementalTests.log(wo) == IncrementalTests.log(w), "engines differ at batch \(b)")
+            #expect(try wo.strings("SELECT * FROM nexus_resolved_person_identifiers ORDER BY 1") == w.strings("SELECT * FROM nexus_resolved_person_identifiers ORDER BY 1"))
             #expect(IncrementalTests.partition(now) == IncrementalTests.components(feed.occurrences), "seed \(seed), batch \(b)")
             let log = try IncrementalTests.log(w, run: Timestamp.format(1_800_000_000_000_000 + Int64(feed.run)))
             var logged: [String: [String?]] = [:]
@@ -277,16 +282,25 @@ struct IncrementalTests {
 }
 
 extension IncrementalTests {
-    /// On PostgreSQL (native engine), batch after batch: the same mapping and the same log
-    /// rows as on SQLite.
-    @Test func onPostgresTheSameIdsAndLog() throws {
+    /// On PostgreSQL (each engine) and on the Snowflake stand-in (engine sql), batch after
+    /// batch: the same mapping and the same log rows as on SQLite.
+    @Test(arguments: ["postgres native", "postgres sql", "snowflake"])
+    func onServersTheSameIdsAndLog(_ target: String) throws {
         let lite = Feed(), pg = Feed()
         defer { for f in [lite, pg] { try? FileManager.default.removeItem(atPath: f.fixture.root) } }
         try pg.fixture.write()
-        _ = try PostgresParityTests.usePostgres(pg.fixture.root, engine: "native")
-        pg.fixture.yml = try String(contentsOfFile: pg.fixture.root + "/nexus.yml", encoding: .utf8)
+        var snowflake: FakeSnowflake?
+        if target == "snowflake" {
+            let server = try FakeSnowflake()
+            snowflake = server
+            pg.fixture.yml += server.warehouseYAML()
+        } else {
+            _ = try PostgresParityTests.usePostgres(pg.fixture.root, engine: String(target.split(separator: " ")[1]))
+            pg.fixture.yml = try String(contentsOfFile: pg.fixture.root + "/nexus.yml", encoding: .utf8)
+        }
+        defer { _ = snowflake }
         var rng = SplitMix(seed: 99)
-        for batch in 1...3 {
+        for batch in 1...(target == "snowflake" ? 2 : 3) {
             var rows: [Occurrence] = []
             for e in 0..<12 {
                 for _ in 0..<(1 + rng.next(3)) {

@@ -251,9 +251,6 @@ public struct ProjectConfig: Sendable {
             if config.incremental, config.edgeQuality.onError == .filter {
                 throw r.error("incremental: true cannot take edge_quality.on_error: filter (cutting edges after an entity was formed would split it); use warn or fail, or the ignore list", inc)
             }
-            if config.incremental, config.engine == "sql" {
-                throw r.error("incremental: true runs on engine native for now (the SQL engine's incremental resolution is not built yet)", inc)
-            }
         }
         return config
     }
