@@ -190,8 +190,7 @@ public struct SQLResolution {
             let id = d.nexusID(prefix: NexusID.prefix(for: t), expressions: ["n.identifier_type", "n.identifier_value"])
             try w.execute("""
                 INSERT INTO \(q(work("entities"))) (label, entity_type, entity_id)
-                SELECT n.node, n.entity_type, \(contract ? "coalesce(s.prior, \(id))" : id) FROM \(q(work("nodes"))) n
-                \(contract ? "LEFT JOIN \(q(work("survivor"))) s ON s.label = n.node" : "")
+                SELECT n.node, n.entity_type, \(contract ? "coalesce(s.prior, \(id))" : id) FROM \(q(work("nodes"))) n\(contract ? "\nLEFT JOIN \(q(work("survivor"))) s ON s.label = n.node" : "")
                 WHERE n.node = n.label AND n.entity_type = \(d.literal(t))
                 """)
         }
@@ -235,8 +234,7 @@ public struct SQLResolution {
             SELECT \(identifierID), e.entity_id, b.event_id, n.identifier_type, n.identifier_value, \(d.booleanLiteral(false)), \(d.booleanLiteral(true)),
                    \(why)
             FROM \(q(work("nodes"))) n
-            JOIN \(q(work("entities"))) e ON e.label = n.label
-            \(incremental ? "LEFT JOIN \(q(work("prior"))) p ON p.node = n.node LEFT JOIN \(q(work("changes"))) c ON c.node = n.node" : "")
+            JOIN \(q(work("entities"))) e ON e.label = n.label\(incremental ? "\nLEFT JOIN \(q(work("prior"))) p ON p.node = n.node LEFT JOIN \(q(work("changes"))) c ON c.node = n.node" : "")
             LEFT JOIN (SELECT node, event_id, row_number() OVER (PARTITION BY node ORDER BY
                           CASE WHEN edge_id IS NULL THEN 1 ELSE 0 END, \(d.byteOrder("edge_id")),
                           CASE WHEN event_id IS NULL THEN 1 ELSE 0 END, \(d.byteOrder("event_id"))) AS k

@@ -73,6 +73,10 @@ public struct SQLLexer {
                 var j = i
                 while j < b.count, isSpace(b[j]) { j += 1 }
                 emit(.space, j)
+            } else if c == 36, let end = dollarQuoteEnd(b, i) {
+                // A dollar-quoted body (`$$ … $$`, `$tag$ … $tag$`: PostgreSQL's function
+                // bodies, Snowflake's scripting) is one string, whatever it holds.
+                emit(.string, end)
             } else if isWord(c) {
                 var j = i
                 while j < b.count, isWord(b[j]) { j += 1 }
@@ -83,6 +87,23 @@ public struct SQLLexer {
             }
         }
         return out
+    }
+
+    /// Where the dollar quote opening at `i` (`$`, an optional tag not starting with a digit,
+    /// `$`) closes (past its closing tag, or the end), or nil when `i` opens none (`$1`).
+    static func dollarQuoteEnd(_ b: [UInt8], _ i: Int) -> Int? {
+        func isTag(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 95 }
+        var j = i + 1
+        if j < b.count, b[j] >= 48, b[j] <= 57 { return nil }
+        while j < b.count, isTag(b[j]) { j += 1 }
+        guard j < b.count, b[j] == 36 else { return nil }
+        let tag = b[i...j]
+        var k = j + 1
+        while k < b.count {
+            if b[k] == 36, k + tag.count <= b.count, b[k..<(k + tag.count)].elementsEqual(tag) { return k + tag.count }
+            k += 1
+        }
+        return b.count
     }
 
     /// The tokens that are not space or comments.

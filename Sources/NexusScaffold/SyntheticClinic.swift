@@ -50,7 +50,7 @@ public struct SyntheticClinic {
         func path(_ n: String) -> String { (seeds as NSString).appendingPathComponent(n + ".csv") }
         let ev = try CSVWriter(path: path("clinic_events"), header: ["event_id", "occurred_at", "event_name", "event_type", "value", "value_unit", "source", "_ingested_at"])
         let id = try CSVWriter(path: path("clinic_entity_identifiers"), header: ["entity_identifier_id", "event_id", "edge_id", "entity_type", "identifier_type", "identifier_value", "role", "source", "occurred_at", "_ingested_at"])
-        let tr = try CSVWriter(path: path("clinic_entity_traits"), header: ["entity_trait_id", "event_id", "entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "source", "occurred_at"])
+        let tr = try CSVWriter(path: path("clinic_entity_traits"), header: ["entity_trait_id", "event_id", "entity_type", "identifier_type", "identifier_value", "trait_name", "trait_value", "source", "occurred_at", "_ingested_at"])
         let rel = try CSVWriter(path: path("clinic_relationship_declarations"), header: ["relationship_declaration_id", "event_id", "occurred_at", "entity_a_identifier", "entity_a_identifier_type", "entity_a_type", "entity_a_role", "entity_b_identifier", "entity_b_identifier_type", "entity_b_type", "entity_b_role", "relationship_type", "relationship_direction", "is_active", "source"])
         var stats = Stats()
         let base: Int64 = 1_704_067_200 // 2024-01-01
@@ -75,7 +75,7 @@ public struct SyntheticClinic {
         }
         func trait(_ e: String, _ etype: String, _ type: String, _ value: String, _ name: String, _ v: String, _ at: Int64) {
             traitN += 1
-            tr.row([nid("entity_trait", "t\(traitN)"), e, etype, type, value, name, v, "clinic", ts(at)])
+            tr.row([nid("entity_trait", "t\(traitN)"), e, etype, type, value, name, v, "clinic", ts(at), ts(at)])
             stats.traits += 1
         }
         let locations = max(5, persons / 1000)

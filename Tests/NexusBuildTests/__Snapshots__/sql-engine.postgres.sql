@@ -84,10 +84,12 @@ ANALYZE __nexus_stage__work_nodes;
 CREATE UNLOGGED TABLE "__nexus_stage__work_entities" (label bigint PRIMARY KEY, entity_type text, entity_id text);
 
 INSERT INTO "__nexus_stage__work_entities" (label, entity_type, entity_id)
-SELECT node, entity_type, ('per_' || md5((coalesce(cast(identifier_type as text), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(identifier_value as text), '_dbt_utils_surrogate_key_null_')))) FROM "__nexus_stage__work_nodes" WHERE node = label AND entity_type = 'person';
+SELECT n.node, n.entity_type, ('per_' || md5((coalesce(cast(n.identifier_type as text), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(n.identifier_value as text), '_dbt_utils_surrogate_key_null_')))) FROM "__nexus_stage__work_nodes" n
+WHERE n.node = n.label AND n.entity_type = 'person';
 
 INSERT INTO "__nexus_stage__work_entities" (label, entity_type, entity_id)
-SELECT node, entity_type, ('grp_' || md5((coalesce(cast(identifier_type as text), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(identifier_value as text), '_dbt_utils_surrogate_key_null_')))) FROM "__nexus_stage__work_nodes" WHERE node = label AND entity_type = 'group';
+SELECT n.node, n.entity_type, ('grp_' || md5((coalesce(cast(n.identifier_type as text), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(n.identifier_value as text), '_dbt_utils_surrogate_key_null_')))) FROM "__nexus_stage__work_nodes" n
+WHERE n.node = n.label AND n.entity_type = 'group';
 
 SELECT count(*) FROM "__nexus_stage__work_entities";
 
