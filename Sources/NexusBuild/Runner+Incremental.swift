@@ -59,6 +59,8 @@ extension Runner {
             } else {
                 try warehouse.renameTable(stage(log), to: log)
             }
+            // The summary counts the log's rows, not only this run's.
+            relationRows[log] = try warehouse.integer("SELECT count(*) FROM \(d.quote(log))")
         }
         if let outcome = resolutionOutcome {
             let encoder = JSONEncoder()
