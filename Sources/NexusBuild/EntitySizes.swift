@@ -19,19 +19,26 @@ struct EntitySizes {
 
     /// The `limit` largest entities with more than `above` identifiers, largest first (ties:
     /// the smallest id in byte order).
+    ///
+    /// Sizes first (a count per entity, read along the index on the entity id), then the
+    /// emails and phones of those few only: counting distinct values for every entity took
+    /// 12 s at 1,000,000 persons, the sizes alone under 1 s.
     func largest(_ limit: Int, above: Int = 0) throws -> [Entity] {
         let d = warehouse.dialect, id = d.quote(idColumn)
-        return try warehouse.query("""
-            SELECT \(sql: id), count(*),
-                   count(DISTINCT CASE WHEN identifier_type = 'email' THEN identifier_value END),
-                   count(DISTINCT CASE WHEN identifier_type = 'phone' THEN identifier_value END)
-            FROM \(id: table) GROUP BY \(sql: id) HAVING count(*) > \(above)
+        let top = try warehouse.query("""
+            SELECT \(sql: id), count(*) FROM \(id: table) GROUP BY \(sql: id) HAVING count(*) > \(above)
             ORDER BY count(*) DESC, \(sql: d.byteOrder(id)) LIMIT \(limit)
-            """ as SQL).rows.compactMap { r in
-                guard let entity = r[0].string else { return nil }
-                func n(_ v: SQLValue) -> Int { Int(v.string ?? "") ?? 0 }
-                return Entity(id: entity, identifiers: n(r[1]), emails: n(r[2]), phones: n(r[3]))
-            }
+            """ as SQL).rows
+        func n(_ v: SQLValue) -> Int { Int(v.string ?? "") ?? 0 }
+        return try top.compactMap { r in
+            guard let entity = r[0].string else { return nil }
+            let kinds = try warehouse.query("""
+                SELECT count(DISTINCT CASE WHEN identifier_type = 'email' THEN identifier_value END),
+                       count(DISTINCT CASE WHEN identifier_type = 'phone' THEN identifier_value END)
+                FROM \(id: table) WHERE \(sql: id) = \(entity)
+                """ as SQL).rows.first ?? [.integer(0), .integer(0)]
+            return Entity(id: entity, identifiers: n(r[1]), emails: n(kinds[0]), phones: n(kinds[1]))
+        }
     }
 
     /// How many entities have more than `above` identifiers.
