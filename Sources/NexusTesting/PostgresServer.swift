@@ -102,19 +102,26 @@ extension PostgresServer {
     /// Points the project at `root` to `schema` on this server (replacing its `warehouse:`
     /// block), with `engine` when given. The schema must exist.
     public func useInProject(_ root: String, schema: String, engine: String? = nil) throws {
-        let yml = root + "/nexus.yml"
-        var lines = try String(contentsOfFile: yml, encoding: .utf8).components(separatedBy: "\n")
-        // The `warehouse:` block ends at the next line that is not indented.
-        if let start = lines.firstIndex(where: { $0.hasPrefix("warehouse:") }) {
-            var end = start + 1
-            while end < lines.count, lines[end].hasPrefix(" ") { end += 1 }
-            lines.removeSubrange(start..<end)
-        }
-        lines += [
+        var lines = [
             "warehouse:", "  type: postgres", "  host: \(host)", "  port: \(port)", "  database: \(database)",
             "  user: \(user)", "  schema: \(schema)", "  password_file: \(passwordFile)", "  sslmode: disable",
         ]
         if let engine { lines.append("engine: \(engine)") }
-        try lines.joined(separator: "\n").appending("\n").write(toFile: yml, atomically: true, encoding: .utf8)
+        try replaceWarehouse(inProject: root, with: lines.joined(separator: "\n") + "\n")
     }
+}
+
+/// Replaces the `warehouse:` block of the project's nexus.yml (it ends at the next line that
+/// is not indented) with `block`, appended at the end; with `dropEngine`, `engine:` lines go too.
+public func replaceWarehouse(inProject root: String, with block: String, dropEngine: Bool = false) throws {
+    let yml = root + "/nexus.yml"
+    var lines = try String(contentsOfFile: yml, encoding: .utf8).components(separatedBy: "\n")
+    if let start = lines.firstIndex(where: { $0.hasPrefix("warehouse:") }) {
+        var end = start + 1
+        while end < lines.count, lines[end].hasPrefix(" ") { end += 1 }
+        lines.removeSubrange(start..<end)
+    }
+    if dropEngine { lines.removeAll { $0.hasPrefix("engine:") } }
+    while lines.last == "" { lines.removeLast() }
+    try (lines.joined(separator: "\n") + "\n" + block).write(toFile: yml, atomically: true, encoding: .utf8)
 }

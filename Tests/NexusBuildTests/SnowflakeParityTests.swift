@@ -110,13 +110,7 @@ struct SnowflakeParityTests {
     static func copy(_ base: String, onto server: FakeSnowflake) throws -> String {
         let snow = base + "-snowflake"
         try FileManager.default.copyItem(atPath: base, toPath: snow)
-        let yml = snow + "/nexus.yml"
-        var lines = try String(contentsOfFile: yml, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if let i = lines.firstIndex(where: { $0.hasPrefix("warehouse:") }) {
-            lines.remove(at: i)
-            while i < lines.count && lines[i].hasPrefix(" ") { lines.remove(at: i) }
-        }
-        try (lines.joined(separator: "\n") + "\n" + server.warehouseYAML()).write(toFile: yml, atomically: true, encoding: .utf8)
+        try replaceWarehouse(inProject: snow, with: server.warehouseYAML())
         return snow
     }
 

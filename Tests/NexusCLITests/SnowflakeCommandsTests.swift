@@ -10,14 +10,7 @@ struct SnowflakeCommandsTests {
 
     /// `dir`'s nexus.yml with its warehouse block replaced by `warehouse` (YAML lines).
     static func point(_ dir: String, at warehouse: String, engine: String? = nil) throws {
-        let yml = dir + "/nexus.yml"
-        var lines = try String(contentsOfFile: yml, encoding: .utf8).components(separatedBy: "\n")
-        if let i = lines.firstIndex(where: { $0.hasPrefix("warehouse:") }) {
-            lines.remove(at: i)
-            while i < lines.count && lines[i].hasPrefix(" ") { lines.remove(at: i) }
-        }
-        lines.removeAll { $0.hasPrefix("engine:") }
-        try (lines.joined(separator: "\n") + "\n" + warehouse + (engine.map { "engine: \($0)\n" } ?? "")).write(toFile: yml, atomically: true, encoding: .utf8)
+        try replaceWarehouse(inProject: dir, with: warehouse + (engine.map { "engine: \($0)\n" } ?? ""), dropEngine: true)
     }
 
     @Test func theCommandsReadASnowflakeBuildAsTheyReadSQLite() throws {

@@ -160,11 +160,10 @@ extension SyncSender {
                 throw NexusError("sync", "Customer.io's Track API refused the site id and key (HTTP \(code)) for the merge of \(m.key): check the variables customerio.site_id_env and customerio.track_api_key_env name; nothing else was sent")
             }
             func record(_ status: String, _ error: String?) throws {
-                try warehouse.execute("""
-                    INSERT INTO \(id: SyncState.logTable) (run_id, output, key, operation, status, http_code, error, "at", hash, message_id)
-                    VALUES (\(runID), \(PersonMerges.output), \(m.key), 'merge', \(status), \(code), \(error), \(Timestamp.format(Timestamp.now())),
-                            \(status == "sent" ? NexusID.md5Hex(body) : nil), \(status == "sent" ? "nx-merge-" + NexusID.md5Hex(m.key) : nil))
-                    """ as SQL)
+                let sent = status == "sent"
+                try writeLog([[.text(runID), .text(PersonMerges.output), .text(m.key), .text("merge"), .text(status), .integer(Int64(code)),
+                               error.map { .text($0) } ?? .null, .text(Timestamp.format(Timestamp.now())),
+                               sent ? .text(NexusID.md5Hex(body)) : .null, sent ? .text("nx-merge-" + NexusID.md5Hex(m.key)) : .null]])
             }
             if code == 200 {
                 try warehouse.transaction {

@@ -300,6 +300,12 @@ public final class SyncSender {
                     code.map { .integer(Int64($0)) } ?? .null, item.error.map { .text($0) } ?? .null, now,
                     acked ? .text(item.hash) : .null, message]
         }
+        try writeLog(rows)
+    }
+
+    /// Sync log rows (run_id, output, key, operation, status, http_code, error, at, hash,
+    /// message_id), in one transaction: the batches' and the merges'.
+    func writeLog(_ rows: [[SQLValue]]) throws {
         try warehouse.transaction {
             try warehouse.executeMany("""
                 INSERT INTO \(warehouse.dialect.quote(SyncState.logTable)) (run_id, output, key, operation, status, http_code, error, "at", hash, message_id)
